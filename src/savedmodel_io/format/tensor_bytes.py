@@ -1,0 +1,309 @@
+"""How one tensor's elements are laid out in a bundle data file, and its checksum.
+
+Fixed-size types are the raw row-major bytes. ``DT_STRING`` is N varint lengths, a masked
+CRC32C of the lengths (as fixed-width integers), then the bytes back to back.
+``DT_VARIANT`` is, per element, a varint length, a serialized VariantTensorDataProto and a
+masked running CRC. Encoding and decoding of each layout sit side by side; both work on
+whole arrays with numpy (no Python loop over the elements of a numeric tensor, and only
+the unavoidable one that builds the ``bytes`` objects of a string tensor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Union
+
+import numpy as np
+
+from savedmodel_io import dtypes
+from savedmodel_io.dtypes import DataType
+from savedmodel_io.errors import DataLossError, InvalidArgumentError, UnimplementedError
+from savedmodel_io.format import crc
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+_U32_MAX = 0xFFFFFFFF
+
+
+# ---------------------------------------------------------------- varint vectors
+
+
+def varint_sizes(values: np.ndarray) -> np.ndarray:
+    """Bytes each unsigned value takes as a varint (1..10)."""
+    v = values.astype(np.uint64, copy=False)
+    n = np.ones(v.shape, dtype=np.int64)
+    for shift in range(7, 64, 7):
+        n += v >= (np.uint64(1) << np.uint64(shift))
+    return n
+
+
+def encode_varints(values: np.ndarray) -> bytes:
+    """Concatenated LEB128 varints of unsigned 64-bit values."""
+    v = values.astype(np.uint64, copy=False).ravel()
+    if v.size == 0:
+        return b""
+    sizes = varint_sizes(v)
+    if int(sizes.max()) == 1:
+        return v.astype(np.uint8).tobytes()
+    total = int(sizes.sum())
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    # Position of each output byte inside its varint: 0 for the first byte.
+    owner = np.repeat(np.arange(v.size), sizes)
+    pos = np.arange(total) - starts[owner]
+    groups = (v[owner] >> (np.uint64(7) * pos.astype(np.uint64))) & np.uint64(0x7F)
+    more = pos < (sizes[owner] - 1)
+    out = groups.astype(np.uint8) | (more.astype(np.uint8) << np.uint8(7))
+    return out.tobytes()
+
+
+def decode_varints(
+    buf: Buffer, count: int, *, path: str | None = None, key: str | bytes | None = None
+) -> tuple[np.ndarray, int]:
+    """Decode ``count`` varints from the start of ``buf``: (uint64 values, bytes used).
+
+    Raises DataLossError when the buffer ends early or a varint is longer than 64 bits.
+    """
+    if count == 0:
+        return np.zeros(0, dtype=np.uint64), 0
+    # A varint takes at most 10 bytes, so only that much of the buffer matters.
+    raw = np.frombuffer(buf, dtype=np.uint8, count=min(len(buf), 10 * count))
+    ends = np.flatnonzero(raw < 0x80)
+    if ends.size < count:
+        raise DataLossError(
+            f"string lengths end early: wanted {count} varints, found {ends.size}",
+            path=path, key=key,
+        )
+    ends = ends[:count]
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    sizes = ends - starts + 1
+    if int(sizes.max()) > 10 or np.any((sizes == 10) & (raw[ends] > 1)):
+        raise DataLossError("a string length varint overflows 64 bits", path=path, key=key)
+    used = int(ends[-1]) + 1
+    if int(sizes.max()) == 1:
+        return raw[:count].astype(np.uint64), used
+    body = raw[:used]
+    owner = np.repeat(np.arange(count), sizes)
+    pos = (np.arange(used) - starts[owner]).astype(np.uint64)
+    contrib = (body & 0x7F).astype(np.uint64) << (np.uint64(7) * pos)
+    return np.add.reduceat(contrib, starts), used
+
+
+# ---------------------------------------------------------------- fixed-size types
+
+
+def encode_fixed(array: np.ndarray, dtype: DataType) -> memoryview:
+    """The raw little-endian C-order bytes of a fixed-size tensor (no copy when possible)."""
+    want = dtypes.as_numpy_dtype(dtype)
+    arr = np.asarray(array)
+    if arr.dtype != want:
+        if arr.dtype.fields is None and want.fields is not None:
+            arr = arr.astype(want.fields[next(iter(want.fields))][0]).view(want)
+        else:
+            arr = arr.astype(want)
+    arr = np.ascontiguousarray(arr)
+    return memoryview(arr.reshape(-1).view(np.uint8))
+
+
+def decode_fixed(
+    data: Buffer,
+    dtype: DataType,
+    shape: Sequence[int],
+    *,
+    byteswap: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """An array over ``data`` (a view: no copy unless ``out`` or ``byteswap``)."""
+    npd = dtypes.as_numpy_dtype(dtype)
+    arr = np.frombuffer(data, dtype=npd).reshape(tuple(shape))
+    if byteswap and npd.itemsize > 1:
+        arr = _byteswapped(arr, npd)
+    if out is not None:
+        np.copyto(out, arr)
+        return out
+    return arr
+
+
+def _byteswapped(arr: np.ndarray, npd: np.dtype) -> np.ndarray:
+    if npd.kind == "c":
+        # Complex numbers swap their real and imaginary halves separately.
+        half = np.dtype(f"f{npd.itemsize // 2}")
+        return arr.view(half).byteswap().view(npd)
+    if npd.fields is not None or npd.kind == "V" or npd.kind not in "biufc":
+        raw = arr.view(np.dtype(f"u{npd.itemsize}"))
+        return raw.byteswap().view(npd)
+    return arr.byteswap()
+
+
+def fixed_checksum(data: Buffer) -> int:
+    return crc.value(data)
+
+
+# ---------------------------------------------------------------- strings
+
+
+def as_bytes_list(array: np.ndarray | Sequence[object]) -> list[bytes]:
+    """Elements of a string tensor as a flat list of ``bytes`` (``str`` is UTF-8 encoded)."""
+    arr = np.asarray(array, dtype=object) if not isinstance(array, np.ndarray) else array
+    out: list[bytes] = []
+    for e in arr.ravel().tolist():
+        if isinstance(e, bytes):
+            out.append(e)
+        elif isinstance(e, str):
+            out.append(e.encode("utf-8"))
+        elif isinstance(e, (bytearray, memoryview, np.bytes_)):
+            out.append(bytes(e))
+        else:
+            raise InvalidArgumentError(
+                f"a string tensor holds bytes or str, found {type(e).__name__}"
+            )
+    return out
+
+
+def _length_crc(lengths: np.ndarray, big_endian: bool = False) -> int:
+    order = ">" if big_endian else "<"
+    if lengths.size == 0 or int(lengths.max()) <= _U32_MAX:
+        return crc.value(lengths.astype(order + "u4").tobytes())
+    # Rare: lengths over 4 GiB take 8 bytes each in the checksum.
+    c = 0
+    for n in lengths.tolist():
+        c = crc.extend(c, int(n).to_bytes(4 if n <= _U32_MAX else 8, "big" if big_endian
+                                          else "little"))
+    return c
+
+
+def encode_strings(elements: list[bytes]) -> tuple[list[Buffer], int, int]:
+    """(chunks to write, total size, masked crc) of a string tensor."""
+    lengths = np.fromiter((len(e) for e in elements), dtype=np.uint64, count=len(elements))
+    header = encode_varints(lengths)
+    length_crc = _length_crc(lengths)
+    masked = crc.mask(length_crc).to_bytes(4, "little")
+    body = b"".join(elements)
+    c = crc.extend(crc.extend(length_crc, masked), body)
+    size = len(header) + 4 + len(body)
+    return [header, masked, body], size, crc.mask(c)
+
+
+def decode_strings(
+    data: Buffer,
+    count: int,
+    *,
+    verify: bool = True,
+    big_endian: bool = False,
+    path: str | None = None,
+    key: str | bytes | None = None,
+) -> tuple[list[bytes], int]:
+    """Parse a string tensor's bytes: (elements, unmasked crc of the whole encoding)."""
+    mv = memoryview(data)
+    if len(mv) < count + 4:
+        # Each element needs at least one length byte: a huge declared shape is refused
+        # here, before anything is allocated.
+        raise DataLossError(
+            f"string tensor of {count} elements needs at least {count + 4} bytes, "
+            f"the entry has {len(mv)}", path=path, key=key,
+        )
+    lengths, used = decode_varints(mv, count, path=path, key=key)
+    if used + 4 > len(mv):
+        raise DataLossError("string tensor ends inside its length checksum", path=path, key=key)
+    stored = int.from_bytes(mv[used:used + 4], "little")
+    length_crc = _length_crc(lengths, big_endian)
+    if verify and crc.unmask(stored) != length_crc:
+        raise DataLossError(
+            "the length checksum does not match: expected "
+            f"{crc.unmask(stored):#010x}, computed {length_crc:#010x}", path=path, key=key,
+        )
+    start = used + 4
+    total = int(lengths.sum(dtype=np.uint64)) if count else 0
+    if lengths.size and int(lengths.max()) > len(mv):
+        total = len(mv) + 1  # any single length past the buffer is an error below
+    if start + total != len(mv):
+        raise DataLossError(
+            f"string lengths add up to {total} bytes but the entry holds "
+            f"{len(mv) - start} after the lengths", path=path, key=key,
+        )
+    blob = bytes(mv[start:])
+    bounds = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths.astype(np.int64), out=bounds[1:])
+    b = bounds.tolist()
+    out = [blob[b[i]:b[i + 1]] for i in range(count)]
+    c = crc.extend(crc.extend(length_crc, mv[used:used + 4]), blob) if verify else 0
+    return out, c
+
+
+def strings_to_array(elements: list[bytes], shape: Sequence[int]) -> np.ndarray:
+    arr = np.empty(len(elements), dtype=object)
+    arr[:] = elements
+    return arr.reshape(tuple(shape))
+
+
+# ---------------------------------------------------------------- variants
+
+
+def encode_variants(serialized: list[bytes]) -> tuple[list[Buffer], int, int]:
+    """Chunks, size and masked crc of a DT_VARIANT tensor of serialized
+    VariantTensorDataProto messages."""
+    chunks: list[Buffer] = []
+    c = 0
+    size = 0
+    for s in serialized:
+        head = encode_varints(np.array([len(s)], dtype=np.uint64))
+        c = crc.extend(c, len(s).to_bytes(8, "little"))
+        c = crc.extend(c, s)
+        tail = crc.mask(c).to_bytes(4, "little")
+        c = crc.extend(c, tail)
+        chunks += [head, s, tail]
+        size += len(head) + len(s) + 4
+    return chunks, size, crc.mask(c)
+
+
+def decode_variants(
+    data: Buffer,
+    count: int,
+    *,
+    verify: bool = True,
+    path: str | None = None,
+    key: str | bytes | None = None,
+) -> tuple[list[bytes], int]:
+    """Serialized VariantTensorDataProto of each element, and the unmasked crc."""
+    mv = memoryview(data)
+    if len(mv) < 5 * count:
+        raise DataLossError(
+            f"variant tensor of {count} elements cannot fit in {len(mv)} bytes",
+            path=path, key=key,
+        )
+    pos = 0
+    c = 0
+    out: list[bytes] = []
+    for i in range(count):
+        (n,), used = decode_varints(mv[pos:], 1, path=path, key=key)
+        pos += used
+        length = int(n)
+        if length > len(mv) - pos - 4:
+            raise DataLossError(
+                f"variant element {i} declares {length} bytes, past the end of the entry",
+                path=path, key=key,
+            )
+        body = bytes(mv[pos:pos + length])
+        pos += length
+        c = crc.extend(crc.extend(c, length.to_bytes(8, "little")), body)
+        stored = mv[pos:pos + 4]
+        if verify and crc.unmask(int.from_bytes(stored, "little")) != c:
+            raise DataLossError(f"checksum of variant element {i} does not match",
+                                path=path, key=key)
+        c = crc.extend(c, stored)
+        pos += 4
+        out.append(body)
+    if pos != len(mv):
+        raise DataLossError(f"{len(mv) - pos} bytes left after the variant elements",
+                            path=path, key=key)
+    return out, c
+
+
+def check_supported(dtype: DataType, *, path: str | None = None,
+                    key: str | bytes | None = None) -> None:
+    """Raise for types no bundle can hold (resource, invalid, reference types)."""
+    if dtype in (DataType.DT_INVALID, DataType.DT_RESOURCE) or dtypes.is_ref(dtype):
+        raise UnimplementedError(f"a checkpoint cannot hold {dtype.name} tensors",
+                                 path=path, key=key)
