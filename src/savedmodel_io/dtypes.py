@@ -14,7 +14,9 @@ dtype; asking for one raises :class:`~savedmodel_io.errors.UnimplementedError`.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ml_dtypes
 import numpy as np
@@ -240,7 +242,53 @@ def is_fixed_size(dtype: int | DataType) -> bool:
     return info(dtype).itemsize is not None
 
 
+def to_tensor(value: Any, dtype: int | DataType | None = None) -> tuple[np.ndarray, DataType]:
+    """Normalize a value to (array, DataType); strings become object arrays of bytes."""
+    if dtype is not None:
+        dt = base_dtype(dtype)
+        if dt == DataType.DT_STRING:
+            arr = np.asarray(value, dtype=object)
+            return arr, dt
+        if dt == DataType.DT_VARIANT:
+            return np.asarray(value, dtype=object), dt
+        want = as_numpy_dtype(dt)
+        arr = np.asarray(value)
+        if arr.dtype != want:
+            if want.fields is not None and arr.dtype.fields is None:
+                base = want.fields[next(iter(want.fields))][0]
+                arr = np.ascontiguousarray(arr, dtype=base).view(want)
+            else:
+                arr = arr.astype(want)
+        return arr, dt
+    arr = np.asarray(value)
+    if arr.dtype.kind in "OSU":
+        if arr.dtype.kind != "O":
+            arr = arr.astype(object)
+        return arr, DataType.DT_STRING
+    return arr, from_numpy_dtype(arr.dtype)
+
+
+def as_bytes_list(array: np.ndarray | Sequence[object]) -> list[bytes]:
+    """Elements of a string tensor as a flat list of ``bytes`` (``str`` is UTF-8 encoded)."""
+    arr = np.asarray(array, dtype=object) if not isinstance(array, np.ndarray) else array
+    out: list[bytes] = []
+    for e in arr.ravel().tolist():
+        if isinstance(e, bytes):
+            out.append(e)
+        elif isinstance(e, str):
+            out.append(e.encode("utf-8"))
+        elif isinstance(e, (bytearray, memoryview, np.bytes_)):
+            out.append(bytes(e))
+        else:
+            raise InvalidArgumentError(
+                f"a string tensor holds bytes or str, found {type(e).__name__}"
+            )
+    return out
+
+
 __all__ = [
+    "to_tensor",
+    "as_bytes_list",
     "DataType",
     "DTypeInfo",
     "to_datatype",

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from savedmodel_io import dtypes, fileio
-from savedmodel_io.dtypes import DataType
+from savedmodel_io import fileio
+from savedmodel_io.dtypes import DataType, as_bytes_list, to_tensor
 from savedmodel_io.errors import InvalidArgumentError
 from savedmodel_io.format import crc, tensor_bytes
 from savedmodel_io.format.bundle_entry import (
@@ -37,32 +37,6 @@ _WRITE_BUFFER = 1 << 20
 
 def as_key(key: str | bytes) -> bytes:
     return key.encode("utf-8") if isinstance(key, str) else bytes(key)
-
-
-def to_tensor(value: Any, dtype: int | DataType | None = None) -> tuple[np.ndarray, DataType]:
-    """Normalize a value to (array, DataType); strings become object arrays of bytes."""
-    if dtype is not None:
-        dt = dtypes.base_dtype(dtype)
-        if dt == DataType.DT_STRING:
-            arr = np.asarray(value, dtype=object)
-            return arr, dt
-        if dt == DataType.DT_VARIANT:
-            return np.asarray(value, dtype=object), dt
-        want = dtypes.as_numpy_dtype(dt)
-        arr = np.asarray(value)
-        if arr.dtype != want:
-            if want.fields is not None and arr.dtype.fields is None:
-                base = want.fields[next(iter(want.fields))][0]
-                arr = np.ascontiguousarray(arr, dtype=base).view(want)
-            else:
-                arr = arr.astype(want)
-        return arr, dt
-    arr = np.asarray(value)
-    if arr.dtype.kind in "OSU":
-        if arr.dtype.kind != "O":
-            arr = arr.astype(object)
-        return arr, DataType.DT_STRING
-    return arr, dtypes.from_numpy_dtype(arr.dtype)
 
 
 class BundleWriter:
@@ -134,10 +108,10 @@ class BundleWriter:
         tensor_bytes.check_supported(dt, path=self.prefix, key=key)
         chunks: list[Any]
         if dt == DataType.DT_STRING:
-            chunks, size, masked = tensor_bytes.encode_strings(tensor_bytes.as_bytes_list(arr))
+            chunks, size, masked = tensor_bytes.encode_strings(as_bytes_list(arr))
         elif dt == DataType.DT_VARIANT:
             chunks, size, masked = tensor_bytes.encode_variants(
-                tensor_bytes.as_bytes_list(arr))
+                as_bytes_list(arr))
         else:
             data = tensor_bytes.encode_fixed(arr, dt)
             chunks, size, masked = [data], len(data), crc.mask(crc.value(data))
@@ -210,4 +184,4 @@ def write_bundle(prefix: str, tensors: dict[str, Any] | Sequence[tuple[str, Any]
             w.add(k, v)
 
 
-__all__ = ["BundleWriter", "write_bundle", "write_index", "to_tensor", "as_key"]
+__all__ = ["BundleWriter", "write_bundle", "write_index", "as_key"]

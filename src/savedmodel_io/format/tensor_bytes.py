@@ -144,24 +144,6 @@ def fixed_checksum(data: Buffer) -> int:
 # ---------------------------------------------------------------- strings
 
 
-def as_bytes_list(array: np.ndarray | Sequence[object]) -> list[bytes]:
-    """Elements of a string tensor as a flat list of ``bytes`` (``str`` is UTF-8 encoded)."""
-    arr = np.asarray(array, dtype=object) if not isinstance(array, np.ndarray) else array
-    out: list[bytes] = []
-    for e in arr.ravel().tolist():
-        if isinstance(e, bytes):
-            out.append(e)
-        elif isinstance(e, str):
-            out.append(e.encode("utf-8"))
-        elif isinstance(e, (bytearray, memoryview, np.bytes_)):
-            out.append(bytes(e))
-        else:
-            raise InvalidArgumentError(
-                f"a string tensor holds bytes or str, found {type(e).__name__}"
-            )
-    return out
-
-
 def _length_crc(lengths: np.ndarray, big_endian: bool = False) -> int:
     order = ">" if big_endian else "<"
     if lengths.size == 0 or int(lengths.max()) <= _U32_MAX:
