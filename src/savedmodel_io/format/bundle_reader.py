@@ -37,7 +37,7 @@ from savedmodel_io.format.bundle_entry import (
     data_filename,
     index_filename,
 )
-from savedmodel_io.format.slices import TensorSlice, intersect, is_slice_key, slice_key
+from savedmodel_io.format.slices import TensorSlice, intersect, slice_key
 from savedmodel_io.format.source import ByteSource, FileSource
 from savedmodel_io.format.table import TableReader
 
@@ -81,16 +81,21 @@ class BundleReader:
     # ------------------------------------------------------------ the index
 
     def entries(self, *, include_slices: bool = False) -> Iterator[tuple[bytes, BundleEntry]]:
-        """(key, entry) in key order, without the header (and without slice keys)."""
-        for k, v in self._table:
-            if k == b"" or (not include_slices and is_slice_key(k)):
-                continue
-            yield k, self._decode(k, v)
+        """(key, entry) in key order, without the header.
+
+        Unless ``include_slices``, the per-slice entries of partitioned tensors are left
+        out (their full entry stands for them), as TensorFlow's reader lists them.
+        """
+        pairs = [(k, self._decode(k, v)) for k, v in self._table if k != b""]
+        hidden: set[bytes] = set()
+        if not include_slices:
+            hidden = {slice_key(k, s) for k, e in pairs if e.slices for s in e.slices}
+        for k, e in pairs:
+            if k not in hidden:
+                yield k, e
 
     def keys(self, *, include_slices: bool = False) -> Iterator[bytes]:
-        for k in self._table.keys():
-            if k == b"" or (not include_slices and is_slice_key(k)):
-                continue
+        for k, _ in self.entries(include_slices=include_slices):
             yield k
 
     def _decode(self, key: bytes, value: bytes | memoryview) -> BundleEntry:
