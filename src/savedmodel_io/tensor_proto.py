@@ -11,14 +11,14 @@ last value is repeated (how TensorFlow stores constant fills); an empty field me
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from savedmodel_io import dtypes
 from savedmodel_io.dtypes import DataType
 from savedmodel_io.errors import DataLossError, InvalidArgumentError, UnimplementedError
-from savedmodel_io.protos import tensor_pb2, tensor_shape_pb2
+from savedmodel_io.protos import tensor_pb2, tensor_shape_pb2, types_pb2
 
 # DataType -> name of the repeated field that holds its elements.
 _FIELD: dict[DataType, str] = {
@@ -47,6 +47,11 @@ _FIELD: dict[DataType, str] = {
 
 # Guard against a tiny proto that asks for a gigantic fill.
 MAX_FILL_ELEMENTS = 1 << 31
+
+
+def proto_dtype(dtype: int | DataType) -> types_pb2.DataType:
+    """A DataType as the protobuf enum field type (an int at run time)."""
+    return cast(types_pb2.DataType, int(dtype))
 
 
 def shape_to_proto(shape: Sequence[int] | None, out: tensor_shape_pb2.TensorShapeProto
@@ -96,7 +101,8 @@ def to_numpy(p: tensor_pb2.TensorProto, *, dtype: DataType | None = None,
             raise DataLossError(
                 f"tensor_content has {len(p.tensor_content)} bytes, {dt.name} shape "
                 f"{list(shape)} needs {n * npd.itemsize}")
-        return np.frombuffer(p.tensor_content, dtype=npd).reshape(tuple(shape)).copy()
+        content: np.ndarray = np.frombuffer(p.tensor_content, dtype=npd).copy()
+        return content.reshape(tuple(shape))
     field = values_field(dt)
     raw = getattr(p, field)
     if dt in (DataType.DT_COMPLEX64, DataType.DT_COMPLEX128):
@@ -160,7 +166,7 @@ def from_numpy(value: Any, dtype: int | DataType | None = None, *,
             arr = np.full(tuple(shape), arr.reshape(()), dtype=arr.dtype)
         arr = arr.reshape(tuple(shape))
     p = tensor_pb2.TensorProto()
-    p.dtype = int(dt)
+    p.dtype = proto_dtype(dt)
     shape_to_proto(arr.shape, p.tensor_shape)
     if dt == DataType.DT_STRING:
         p.string_val.extend(dtypes.as_bytes_list(arr))
@@ -182,4 +188,5 @@ def from_numpy(value: Any, dtype: int | DataType | None = None, *,
     return p
 
 
-__all__ = ["to_numpy", "from_numpy", "shape_to_proto", "shape_from_proto", "values_field"]
+__all__ = ["proto_dtype", "to_numpy", "from_numpy", "shape_to_proto", "shape_from_proto",
+           "values_field"]

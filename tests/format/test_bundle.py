@@ -25,7 +25,7 @@ from savedmodel_io.format.bundle_entry import BundleEntry, BundleHeader, index_f
 from savedmodel_io.format.bundle_merge import merge_bundles
 from savedmodel_io.format.bundle_reader import BundleReader
 from savedmodel_io.format.bundle_writer import BundleWriter, write_index
-from savedmodel_io.format.slices import TensorSlice, slice_key
+from savedmodel_io.format.slices import TensorSlice
 
 NUMERIC = [info.numpy for dt, info in dtypes._INFO.items()
            if info.numpy is not None and info.numpy.kind != "O"]
@@ -110,7 +110,8 @@ def test_any_dict_of_arrays_round_trips(tmp_path: Path, tensors: dict[str, np.nd
         assert got[k].tobytes() == v.tobytes()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.binary(max_size=300), max_size=20))
 def test_any_strings_round_trip(tmp_path: Path, items: list[bytes]) -> None:
     arr = np.empty(len(items), dtype=object)

@@ -58,8 +58,10 @@ def test_slice_key_round_trip(name: bytes, extents: list[tuple[int, int]]) -> No
     assert got == s
 
 
-@pytest.mark.parametrize("bad", [b"", b"\x01\x00", b"\x00abc", b"\x00a\x00\x01", b"\x00a\x00\x02",
-                                 b"\x00a\x00\x01\x01\x01\x80", b"\x00a\x00\x01\x01\x01\x80\x7f\x00"])
+@pytest.mark.parametrize("bad", [
+    b"", b"\x01\x00", b"\x00abc", b"\x00a\x00\x01", b"\x00a\x00\x02",
+    b"\x00a\x00\x01\x01\x01\x80", b"\x00a\x00\x01\x01\x01\x80\x7f\x00",
+])
 def test_bad_slice_keys_are_data_loss(bad: bytes) -> None:
     with pytest.raises(DataLossError):
         S.parse_slice_key(bad)

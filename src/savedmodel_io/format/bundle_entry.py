@@ -17,6 +17,7 @@ from savedmodel_io.dtypes import DataType
 from savedmodel_io.errors import DataLossError, UnimplementedError
 from savedmodel_io.format.slices import FULL, TensorSlice
 from savedmodel_io.protos import tensor_bundle_pb2, tensor_shape_pb2, tensor_slice_pb2
+from savedmodel_io.tensor_proto import proto_dtype
 
 BUNDLE_VERSION = 1  # the only format version there is
 MAX_INT64 = 2**63 - 1
@@ -52,7 +53,8 @@ class BundleHeader:
     def encode(self) -> bytes:
         p = tensor_bundle_pb2.BundleHeaderProto()
         p.num_shards = self.num_shards
-        p.endianness = 1 if self.big_endian else 0
+        p.endianness = (tensor_bundle_pb2.BundleHeaderProto.BIG if self.big_endian
+                        else tensor_bundle_pb2.BundleHeaderProto.LITTLE)
         p.version.ParseFromString(self.version)
         return p.SerializeToString(deterministic=True)
 
@@ -103,7 +105,7 @@ class BundleEntry:
 
     def encode(self) -> bytes:
         p = tensor_bundle_pb2.BundleEntryProto()
-        p.dtype = int(self.dtype)
+        p.dtype = proto_dtype(self.dtype)
         encode_shape(self.shape, p.shape)
         p.shard_id = self.shard_id
         p.offset = self.offset

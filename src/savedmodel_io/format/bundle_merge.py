@@ -62,8 +62,8 @@ def merge_bundles(prefixes: Sequence[str], merged_prefix: str, *, delete_old_dir
                     old.slices.extend(entry.slices)
                     continue
                 if not entry.slices:
-                    src = (prefix, entry.shard_id)
-                    entry.shard_id = renames.setdefault(src, len(renames))
+                    entry.shard_id = renames.setdefault((prefix, entry.shard_id),
+                                                        len(renames))
                 merged[key] = entry
     assert header is not None
     num_files = len(renames)
@@ -73,7 +73,8 @@ def merge_bundles(prefixes: Sequence[str], merged_prefix: str, *, delete_old_dir
             raise NotFoundError("data file of a bundle to merge is missing", path=src)
         fileio.rename(src, data_filename(merged_prefix, new_id, num_files))
     with fileio.atomic_open(index_filename(merged_prefix)) as f:
-        write_index(f, BundleHeader(sum(shard_counts.values()), header.big_endian, header.version), merged)
+        total = sum(shard_counts.values())
+        write_index(f, BundleHeader(total, header.big_endian, header.version), merged)
     for prefix in prefixes:
         fileio.remove(index_filename(prefix))
         if delete_old_dirs:

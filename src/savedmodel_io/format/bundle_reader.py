@@ -154,22 +154,34 @@ class BundleReader:
             self._maps[shard_id] = m
         return m
 
-    def _raw(self, e: BundleEntry, key: bytes, out: np.ndarray | None = None
-             ) -> memoryview | bytes:
-        """The entry's bytes (range-checked against the data file)."""
+    def _locate(self, e: BundleEntry, key: bytes) -> ByteSource:
+        """The data file holding ``e``, after checking the entry lies inside it."""
         src = self._source(e.shard_id, key)
         if e.offset + e.size > src.size:
             raise DataLossError(
                 f"tensor data at {e.offset}..{e.offset + e.size} runs past the end of the "
                 f"data file ({src.size} bytes)", path=src.path, key=key, offset=e.offset)
+        return src
+
+    def _raw(self, e: BundleEntry, key: bytes) -> memoryview | bytes:
+        """The entry's bytes: a view of the mapped file, or a fresh copy."""
+        src = self._locate(e, key)
         if self.use_mmap and e.size:
             m = self._map(e.shard_id, key)
             if m is not None:
                 return memoryview(m)[e.offset:e.offset + e.size]
-        if out is not None and e.size and hasattr(src, "read_into"):
-            src.read_into(e.offset, memoryview(out).cast("B"))
-            return memoryview(out).cast("B")
         return src.read_at(e.offset, e.size)
+
+    def _read_into(self, e: BundleEntry, key: bytes, buf: np.ndarray) -> None:
+        """Fill the byte array ``buf`` (of ``e.size`` bytes) with the entry's data."""
+        src = self._locate(e, key)
+        if not e.size:
+            return
+        read_into = getattr(src, "read_into", None)
+        if read_into is not None:
+            read_into(e.offset, buf)
+        else:
+            buf[:] = np.frombuffer(src.read_at(e.offset, e.size), dtype=np.uint8)
 
     def _check(self, e: BundleEntry, key: bytes, computed: int) -> None:
         if self.verify_checksums and computed != crc.unmask(e.crc32c):
@@ -204,25 +216,19 @@ class BundleReader:
                 path=self.prefix, key=k)
             self._check(e, k, c)
             return tensor_bytes.strings_to_array(elems, e.shape)
-        npd = dtypes.as_numpy_dtype(e.dtype)
         if self.use_mmap:
             raw = self._raw(e, k)
             if self.verify_checksums:
                 self._check(e, k, crc.value(raw))
-            arr = tensor_bytes.decode_fixed(raw, e.dtype, e.shape, byteswap=self._byteswap)
-            return arr
-        out = np.empty(e.shape, dtype=npd)
-        raw = self._raw(e, k, out)
+            return tensor_bytes.decode_fixed(raw, e.dtype, e.shape, byteswap=self._byteswap)
+        out = np.empty(e.shape, dtype=dtypes.as_numpy_dtype(e.dtype))
+        flat = out.reshape(-1).view(np.uint8)
+        self._read_into(e, k, flat)
         if self.verify_checksums:
-            self._check(e, k, crc.value(raw))
-        if isinstance(raw, memoryview) and raw.obj is out:
-            data = out
-        else:
-            data = tensor_bytes.decode_fixed(raw, e.dtype, e.shape, out=out)
+            self._check(e, k, crc.value(flat))
         if self._byteswap:
-            data = tensor_bytes.decode_fixed(memoryview(data).cast("B"), e.dtype, e.shape,
-                                             byteswap=True).copy()
-        return data
+            return tensor_bytes.decode_fixed(flat.tobytes(), e.dtype, e.shape, byteswap=True)
+        return out
 
     def read_slice(self, key: str | bytes, tensor_slice: TensorSlice) -> np.ndarray:
         """Part of a tensor: works on partitioned and ordinary tensors alike."""
@@ -235,8 +241,9 @@ class BundleReader:
         box = tensor_slice.bounds(e.shape)
         if e.slices:
             return self._assemble(k, e, box)
-        full = self._read_entry(k, e)
-        return full[tuple(slice(a, b) for a, b in box)].copy()
+        part: np.ndarray = self._read_entry(k, e)[tuple(slice(a, b) for a, b in box)]
+        copied: np.ndarray = part.copy()
+        return copied
 
     def _assemble(self, k: bytes, e: BundleEntry, box: list[tuple[int, int]]) -> np.ndarray:
         """Fill the region ``box`` of partitioned tensor ``k`` from its stored slices."""
@@ -268,8 +275,10 @@ class BundleReader:
                     f"stored slice {s} has {se.dtype.name} {list(se.shape)}, expected "
                     f"{e.dtype.name} {list(want)}", path=self.prefix, key=k)
             data = self._read_entry(skey, se)
-            src = tuple(slice(lo - sa, hi - sa) for (lo, hi), (sa, _) in zip(inter, sbox))
-            dst = tuple(slice(lo - ba, hi - ba) for (lo, hi), (ba, _) in zip(inter, box))
+            src = tuple(slice(lo - sa, hi - sa)
+                        for (lo, hi), (sa, _) in zip(inter, sbox, strict=True))
+            dst = tuple(slice(lo - ba, hi - ba)
+                        for (lo, hi), (ba, _) in zip(inter, box, strict=True))
             out[dst] = data[src]
             if mask is not None:
                 mask[dst] = True

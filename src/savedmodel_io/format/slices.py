@@ -12,7 +12,6 @@ Three spellings of the same thing live here, each with encode and decode:
 from __future__ import annotations
 
 import re
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ class TensorSlice:
     def bounds(self, shape: Sequence[int]) -> list[tuple[int, int]]:
         """(start, stop) per dimension, with FULL dimensions resolved against ``shape``."""
         return [(0, dim) if length == FULL else (start, start + length)
-                for (start, length), dim in zip(self.extents, shape)]
+                for (start, length), dim in zip(self.extents, shape, strict=True)]
 
     def slice_shape(self, shape: Sequence[int]) -> list[int]:
         return [stop - start for start, stop in self.bounds(shape)]
@@ -50,7 +49,7 @@ class TensorSlice:
         if self.rank != len(shape):
             raise InvalidArgumentError(
                 f"slice {self} has rank {self.rank}, the tensor has rank {len(shape)}")
-        for d, ((start, length), dim) in enumerate(zip(self.extents, shape)):
+        for d, ((start, length), dim) in enumerate(zip(self.extents, shape, strict=True)):
             if length == FULL:
                 continue
             if start < 0 or length < 0 or start + length > dim:
@@ -59,7 +58,7 @@ class TensorSlice:
 
     def covers_whole(self, shape: Sequence[int]) -> bool:
         return all(length == FULL or (start == 0 and length == dim)
-                   for (start, length), dim in zip(self.extents, shape))
+                   for (start, length), dim in zip(self.extents, shape, strict=True))
 
     def __str__(self) -> str:
         return to_slice_spec(self)
@@ -69,7 +68,7 @@ def intersect(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]
               ) -> list[tuple[int, int]] | None:
     """Intersection of two (start, stop) boxes, or None when they do not overlap."""
     out = []
-    for (a0, a1), (b0, b1) in zip(a, b):
+    for (a0, a1), (b0, b1) in zip(a, b, strict=True):
         lo, hi = max(a0, b0), min(a1, b1)
         if lo >= hi:
             return None

@@ -17,10 +17,10 @@ import numpy as np
 
 from savedmodel_io import dtypes
 from savedmodel_io.dtypes import DataType
-from savedmodel_io.errors import DataLossError, InvalidArgumentError, UnimplementedError
+from savedmodel_io.errors import DataLossError, UnimplementedError
 from savedmodel_io.format import crc
 
-Buffer = Union[bytes, bytearray, memoryview]
+Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 - a runtime alias
 
 _U32_MAX = 0xFFFFFFFF
 
@@ -54,7 +54,7 @@ def encode_varints(values: np.ndarray) -> bytes:
     groups = (v[owner] >> (np.uint64(7) * pos.astype(np.uint64))) & np.uint64(0x7F)
     more = pos < (sizes[owner] - 1)
     out = groups.astype(np.uint8) | (more.astype(np.uint8) << np.uint8(7))
-    return out.tobytes()
+    return bytes(out.tobytes())
 
 
 def decode_varints(
@@ -104,7 +104,7 @@ def encode_fixed(array: np.ndarray, dtype: DataType) -> memoryview:
         else:
             arr = arr.astype(want)
     arr = np.ascontiguousarray(arr)
-    return memoryview(arr.reshape(-1).view(np.uint8))
+    return arr.reshape(-1).view(np.uint8).data
 
 
 def decode_fixed(
@@ -127,14 +127,11 @@ def decode_fixed(
 
 
 def _byteswapped(arr: np.ndarray, npd: np.dtype) -> np.ndarray:
-    if npd.kind == "c":
-        # Complex numbers swap their real and imaginary halves separately.
-        half = np.dtype(f"f{npd.itemsize // 2}")
-        return arr.view(half).byteswap().view(npd)
-    if npd.fields is not None or npd.kind == "V" or npd.kind not in "biufc":
-        raw = arr.view(np.dtype(f"u{npd.itemsize}"))
-        return raw.byteswap().view(npd)
-    return arr.byteswap()
+    # Swap within units of the element's scalar size: complex numbers swap their real
+    # and imaginary halves separately; structured and ml_dtypes types swap as integers.
+    unit = npd.itemsize // 2 if npd.kind == "c" else npd.itemsize
+    swapped: np.ndarray = arr.view(np.dtype(f"u{unit}")).byteswap().view(npd)
+    return swapped
 
 
 def fixed_checksum(data: Buffer) -> int:

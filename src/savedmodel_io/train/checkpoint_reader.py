@@ -77,7 +77,8 @@ class CheckpointReader(Mapping[str, np.ndarray]):
         if self._bundle is not None:
             return self._bundle.read(name.encode("utf-8", "surrogateescape"))
         assert self._v1 is not None
-        return self._v1.read(name)
+        value: np.ndarray = self._v1.read(name)
+        return value
 
     def get_slice(self, name: str, tensor_slice: TensorSlice | str) -> np.ndarray:
         """Part of a tensor, e.g. ``get_slice("emb", "0,100:-")`` for its first 100 rows."""
@@ -93,7 +94,9 @@ class CheckpointReader(Mapping[str, np.ndarray]):
             s.check_inside(full.shape)
         except InvalidArgumentError as e:
             raise InvalidArgumentError(e.message, path=self.prefix, key=name) from None
-        return full[tuple(slice(a, b) for a, b in s.bounds(full.shape))].copy()
+        part: np.ndarray = full[tuple(slice(a, b) for a, b in s.bounds(full.shape))]
+        copied: np.ndarray = part.copy()
+        return copied
 
     # ----------------------------------------------------- mapping view
 
