@@ -131,6 +131,25 @@ class FileSource:
                 path=self.path, offset=offset)
         return data
 
+    def read_into(self, offset: int, buf: Any) -> None:
+        """Fill the writable buffer ``buf`` with the bytes at ``offset`` (no extra copy)."""
+        view = memoryview(buf).cast("B")
+        length = len(view)
+        check_range(offset, length, self.size, self.path)
+        got = 0
+        while got < length:
+            if self._fd is not None and hasattr(os, "preadv"):
+                n = os.preadv(self._fd, [view[got:]], offset + got)
+            else:
+                with self._lock:
+                    self._file.seek(offset + got)
+                    n = self._file.readinto(view[got:]) or 0
+            if n == 0:
+                raise DataLossError(
+                    f"file truncated: wanted {length} bytes at offset {offset}, got {got}",
+                    path=self.path, offset=offset)
+            got += n
+
     def close(self) -> None:
         if self._owned:
             self._file.close()
