@@ -15,6 +15,7 @@ import errno
 import glob as _glob
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -137,6 +138,19 @@ def remove(path: str, *, missing_ok: bool = True) -> None:
     except FileNotFoundError:
         if not missing_ok:
             raise NotFoundError("cannot delete: no such file", path=path) from None
+    except OSError as e:
+        raise os_error(e, path, "delete") from e
+
+
+def remove_tree(path: str) -> None:
+    """Delete a directory and everything in it; a symlink is removed, never its target."""
+    try:
+        if os.path.islink(path) or not os.path.isdir(path):
+            os.remove(path)
+        else:
+            shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
     except OSError as e:
         raise os_error(e, path, "delete") from e
 

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable
 
 from savedmodel_io import fileio
 from savedmodel_io.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError, PathLike
-from savedmodel_io.fileio import os_error
 from savedmodel_io.saved_model.loader import contains_saved_model
 
 _VERSION = re.compile(r"[0-9]+\Z")
@@ -109,15 +107,7 @@ def garbage_collect_exports(export_dir_base: PathLike, exports_to_keep: int | No
     doomed = dirs[:len(dirs) - exports_to_keep] if exports_to_keep else dirs
     deleted = []
     for _, full in doomed:
-        try:
-            if os.path.islink(full):
-                os.remove(full)  # a link to a version: drop the link, never its target
-            else:
-                shutil.rmtree(full)
-        except FileNotFoundError:
-            continue
-        except OSError as e:
-            raise os_error(e, full, "delete an old export") from e
+        fileio.remove_tree(full)  # a link to a version: only the link goes
         deleted.append(full)
     return deleted
 
