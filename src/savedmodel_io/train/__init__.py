@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from savedmodel_io.train.checkpoint import (
+    Checkpoint,
+    CheckpointLoadStatus,
+    Module,
+    Optimizer,
+)
+from savedmodel_io.train.checkpoint_manager import CheckpointManager
 from savedmodel_io.train.checkpoint_reader import (
     CheckpointReader,
     checkpoint_exists,
@@ -16,8 +23,15 @@ from savedmodel_io.train.checkpoint_state import (
     get_checkpoint_state,
     update_checkpoint_state,
 )
+from savedmodel_io.train.object_graph import ObjectGraphView
 
 __all__ = [
+    "Checkpoint",
+    "CheckpointLoadStatus",
+    "CheckpointManager",
+    "Module",
+    "ObjectGraphView",
+    "Optimizer",
     "CheckpointReader",
     "CheckpointState",
     "checkpoint_exists",
