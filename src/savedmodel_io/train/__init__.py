@@ -24,6 +24,8 @@ from savedmodel_io.train.checkpoint_state import (
     update_checkpoint_state,
 )
 from savedmodel_io.train.object_graph import ObjectGraphView
+from savedmodel_io.train.saver import Saver
+from savedmodel_io.train.variable import SaveSliceInfo, Variable, partition
 
 __all__ = [
     "Checkpoint",
@@ -32,6 +34,10 @@ __all__ = [
     "Module",
     "ObjectGraphView",
     "Optimizer",
+    "Saver",
+    "SaveSliceInfo",
+    "Variable",
+    "partition",
     "CheckpointReader",
     "CheckpointState",
     "checkpoint_exists",
