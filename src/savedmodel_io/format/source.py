@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from ..errors import DataLossError, InvalidArgumentError
 
@@ -143,7 +143,8 @@ class FileSource:
             else:
                 with self._lock:
                     self._file.seek(offset + got)
-                    n = self._file.readinto(view[got:]) or 0
+                    readinto = getattr(self._file, "readinto")  # noqa: B009 - not on IO[bytes]
+                    n = readinto(view[got:]) or 0
             if n == 0:
                 raise DataLossError(
                     f"file truncated: wanted {length} bytes at offset {offset}, got {got}",
