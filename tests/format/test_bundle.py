@@ -278,3 +278,31 @@ def test_corrupted_data_byte_is_caught(tmp_path: Path) -> None:
 
 def test_masked_crc_of_empty_tensor() -> None:
     assert crc.mask(0) == 0xA282EAD8
+
+
+def test_big_endian_bundle_is_byte_swapped(tmp_path: Path) -> None:
+    """A bundle written on a big-endian host (header BIG, data and CRCs in big-endian bytes)."""
+    import ml_dtypes
+
+    values = {
+        "f": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "c": np.array([1 + 2j, -3.5 + 0.25j], dtype=np.complex64),
+        "h": np.array([1.5, -2.0], dtype=np.float16),
+        "bf": np.array([1.5, 3.0], dtype=ml_dtypes.bfloat16),
+        "i": np.array([1, -2, 70000], dtype=np.int64),
+        "u8": np.array([1, 2, 255], dtype=np.uint8),
+    }
+    prefix = str(tmp_path / "be")
+    with BundleWriter(prefix) as w:
+        for k, v in values.items():
+            unit = v.dtype.itemsize // 2 if v.dtype.kind == "c" else v.dtype.itemsize
+            swapped = v.view(np.dtype(f"u{unit}")).byteswap().view(v.dtype)
+            w.add(k, swapped)
+    with BundleReader(prefix) as r:
+        entries = dict(r.entries())
+    _write_raw_index(prefix, entries, BundleHeader(big_endian=True))
+    with BundleReader(prefix) as r:
+        assert r.header.big_endian
+        for k, v in values.items():
+            got = r.read(k)
+            assert got.dtype == v.dtype and got.tobytes() == v.tobytes(), k
