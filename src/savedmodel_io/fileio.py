@@ -164,9 +164,10 @@ def rename(src: str, dst: str) -> None:
 
 def glob(pattern: str) -> list[str]:
     """Sorted matches of a glob pattern (``?``/``*`` as in TensorFlow's file patterns)."""
-    return sorted(_glob.glob(_glob.escape(os.path.dirname(pattern)) + os.sep +
-                             os.path.basename(pattern)) if os.path.dirname(pattern)
-                  else _glob.glob(pattern))
+    # Only the last component is a pattern; brackets in directory names are literal.
+    directory, name = os.path.split(pattern)
+    return sorted(_glob.glob(os.path.join(_glob.escape(directory), name) if directory
+                             else name))
 
 
 def exists(path: str) -> bool:
@@ -182,13 +183,3 @@ def list_dir(path: str) -> list[str]:
         return sorted(os.listdir(path))
     except OSError as e:
         raise os_error(e, path, "list directory") from e
-
-
-def remove_leftover_temps(prefix: str) -> list[str]:
-    """Delete ``<prefix>*.tempstate*`` files an interrupted write left behind."""
-    removed = []
-    for p in glob(prefix + "*" + TEMP_MARKER + "*"):
-        with contextlib.suppress(OSError):
-            os.remove(p)
-            removed.append(p)
-    return removed

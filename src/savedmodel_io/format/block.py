@@ -314,40 +314,9 @@ class Block:
 
     def get(self, target: bytes) -> bytes | None:
         """The value stored under exactly ``target``, or None."""
-        # Same checks as scan(), written out flat: this is the point-lookup hot path.
-        data = self._data
-        end = self._data_end
-        pos = start = self._seek_restart(target)
-        prev = b""
-        while pos < end:
-            entry = pos
-            shared = data[pos]
-            unshared = data[pos + 1]
-            vlen = data[pos + 2]
-            if (shared | unshared | vlen) < 128 and pos + 3 <= end:
-                pos += 3
-            else:
-                shared, unshared, vlen, pos = self._slow_header(pos, end)
-            kend = pos + unshared
-            vend = kend + vlen
-            if vend > end:
-                raise self._corrupt(
-                    f"entry of {unshared}+{vlen} bytes runs past the end of the entries "
-                    f"({end})", entry)
-            if shared:
-                if entry == start or shared > len(prev):
-                    raise self._corrupt(
-                        f"entry shares {shared} bytes with a previous key of "
-                        f"{0 if entry == start else len(prev)} bytes", entry)
-                key = prev[:shared] + data[pos:kend]
-            else:
-                key = data[pos:kend]
-            if entry != start and key <= prev:
-                raise self._corrupt(f"keys out of order: {key!r} after {prev!r}", entry)
+        for key, value in self.scan(self._seek_restart(target)):
             if key >= target:
-                return data[kend:vend] if key == target else None
-            prev = key
-            pos = vend
+                return value if key == target else None
         return None
 
 

@@ -70,8 +70,7 @@ class V1Reader:
             for i, path in enumerate(self.files):
                 t = TableReader.open(path)
                 self._tables.append(t)
-                self._budget += t.file_size if hasattr(t, "file_size") else os.path.getsize(
-                    path)
+                self._budget += t.size
                 self._read_meta(i, path, t)
         except BaseException:
             self.close()

@@ -134,10 +134,6 @@ def _byteswapped(arr: np.ndarray, npd: np.dtype) -> np.ndarray:
     return swapped
 
 
-def fixed_checksum(data: Buffer) -> int:
-    return crc.value(data)
-
-
 # ---------------------------------------------------------------- strings
 
 

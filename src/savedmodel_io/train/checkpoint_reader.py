@@ -23,7 +23,7 @@ from savedmodel_io.errors import InvalidArgumentError, NotFoundError
 from savedmodel_io.format.bundle_entry import index_filename
 from savedmodel_io.format.bundle_reader import BundleReader
 from savedmodel_io.format.legacy_v1 import V1Reader
-from savedmodel_io.format.slices import TensorSlice
+from savedmodel_io.format.slices import TensorSlice, parse_slice_spec
 from savedmodel_io.train.checkpoint_state import get_checkpoint_state
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -82,8 +82,6 @@ class CheckpointReader(Mapping[str, np.ndarray]):
 
     def get_slice(self, name: str, tensor_slice: TensorSlice | str) -> np.ndarray:
         """Part of a tensor, e.g. ``get_slice("emb", "0,100:-")`` for its first 100 rows."""
-        from savedmodel_io.format.slices import parse_slice_spec
-
         s = parse_slice_spec(tensor_slice) if isinstance(tensor_slice, str) else tensor_slice
         if self._bundle is not None:
             if name not in self._shapes:
