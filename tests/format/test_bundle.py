@@ -306,3 +306,17 @@ def test_big_endian_bundle_is_byte_swapped(tmp_path: Path) -> None:
         for k, v in values.items():
             got = r.read(k)
             assert got.dtype == v.dtype and got.tobytes() == v.tobytes(), k
+
+
+def test_merge_with_allow_missing_files_skips_absent_inputs(tmp_path: Path) -> None:
+    p0 = str(tmp_path / "m_temp" / "part-00000-of-00002")
+    with BundleWriter(p0) as w:
+        w.add("a", np.ones(2, np.float32))
+    missing = str(tmp_path / "m_temp" / "part-00001-of-00002")
+    with pytest.raises(SavedModelIOError):
+        merge_bundles([p0, missing], str(tmp_path / "x"))
+    merge_bundles([p0, missing], str(tmp_path / "m"), allow_missing_files=True)
+    with BundleReader(str(tmp_path / "m")) as r:
+        np.testing.assert_array_equal(r.read("a"), np.ones(2))
+    with pytest.raises(InvalidArgumentError):
+        merge_bundles([missing], str(tmp_path / "y"), allow_missing_files=True)
