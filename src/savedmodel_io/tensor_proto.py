@@ -45,6 +45,15 @@ _FIELD: dict[DataType, str] = {
     DataType.DT_UINT64: "uint64_val",
 }
 
+# Types TensorFlow stores as raw ``tensor_content`` when a tensor has more than one element;
+# bool, complex, the 4/2-bit ints and strings always use the typed field.
+_CONTENT_TYPES = frozenset({
+    DataType.DT_HALF, DataType.DT_FLOAT, DataType.DT_DOUBLE, DataType.DT_INT32,
+    DataType.DT_UINT8, DataType.DT_INT16, DataType.DT_INT8, DataType.DT_INT64,
+    DataType.DT_QINT8, DataType.DT_QUINT8, DataType.DT_QINT16, DataType.DT_QUINT16,
+    DataType.DT_QINT32, DataType.DT_UINT32, DataType.DT_UINT64, DataType.DT_BFLOAT16,
+} | {dt for dt in DataType if dt.name.startswith(("DT_FLOAT8", "DT_FLOAT4"))})
+
 # Guard against a tiny proto that asks for a gigantic fill.
 MAX_FILL_ELEMENTS = 1 << 31
 
@@ -155,9 +164,16 @@ def from_numpy(value: Any, dtype: int | DataType | None = None, *,
     """A TensorProto holding ``value`` (numbers, strings, nested lists or arrays).
 
     Like TensorFlow, numeric tensors with more than one element use ``tensor_content``;
-    scalars and strings use the typed value field.
+    scalars, strings, bools and complex numbers use the typed value field. Plain Python
+    values (not numpy) become float32 and int32 unless ``dtype`` says otherwise, as in
+    ``tf.make_tensor_proto`` (int64 when a value does not fit int32).
     """
     arr, dt = dtypes.to_tensor(value, dtype)
+    if dtype is None and not isinstance(value, (np.ndarray, np.generic)):
+        if dt == DataType.DT_DOUBLE:
+            arr, dt = arr.astype(np.float32), DataType.DT_FLOAT
+        elif dt == DataType.DT_INT64 and np.array_equal(arr.astype(np.int32), arr):
+            arr, dt = arr.astype(np.int32), DataType.DT_INT32
     if shape is not None:
         if int(np.prod(shape)) != arr.size:
             if arr.size != 1:
@@ -171,7 +187,7 @@ def from_numpy(value: Any, dtype: int | DataType | None = None, *,
     if dt == DataType.DT_STRING:
         p.string_val.extend(dtypes.as_bytes_list(arr))
         return p
-    if use_tensor_content and arr.size > 1:
+    if use_tensor_content and arr.size > 1 and dt in _CONTENT_TYPES:
         p.tensor_content = np.ascontiguousarray(arr).tobytes()
         return p
     field = values_field(dt)
