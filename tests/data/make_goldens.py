@@ -1437,8 +1437,15 @@ def dump_manifest(obj):
 
 def main():
     t0 = time.time()
-    shutil.rmtree(OUT, ignore_errors=True)
-    os.makedirs(OUT)
+    # These sub-folders have generators of their own (make_graph_goldens.py, ...); everything
+    # else under golden/ is this script's and is made afresh.
+    keep = {"graph", "builder", "cli", "runtime"}
+    os.makedirs(OUT, exist_ok=True)
+    for entry in os.listdir(OUT):
+        p = os.path.join(OUT, entry)
+        if entry in keep:
+            continue
+        shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
     steps = [gen_bundle_all_dtypes, gen_bundle_variant, gen_bundle_scalars_empty,
              gen_bundle_strings, gen_bundle_many_keys, gen_bundle_sliced, gen_bundle_multi_shard,
              tf1_plain, tf1_renamed, tf1_sharded, tf1_partitioned,

@@ -6,6 +6,9 @@ resource variables) and the ``save/`` subgraph (FORMAT.md 5.2 unsharded, 5.3 sha
 the node names and attributes TensorFlow 2.21 gives them, so that
 ``tf.compat.v1.train.import_meta_graph`` and ``Saver.restore`` work on it, plus the
 ``SaverDef``, the ``variables``/``trainable_variables`` collections and ``meta_info_def``.
+
+``add_variable`` and ``add_save_subgraph`` write these nodes into any :class:`NodeSink`: a
+fresh GraphDef here, or a ``savedmodel_io.graph.Graph``, which appends them to its ops.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import cast
+from typing import Protocol, cast
 
 import numpy as np
 from google.protobuf import text_format
@@ -132,24 +135,34 @@ def _initial_value_proto(var: Variable) -> tensor_pb2.TensorProto:
 # ------------------------------------------------------------------ graph building
 
 
-class _Graph:
+class NodeSink(Protocol):
+    """Where the variable and saver nodes go: a plain GraphDef (:class:`GraphDefSink`) or a
+    ``savedmodel_io.graph.Graph`` (which appends them to its own operations)."""
+
+    def unique(self, name: str) -> str:
+        """TensorFlow's name uniquification: ``name``, ``name_1``, ``name_2``..."""
+
+    def add(self, name: str, op: str, inputs: Sequence[str], device: str,
+            attrs: dict[str, attr_value_pb2.AttrValue]) -> str:
+        """Append one node with exactly these attributes (``_output_shapes`` included when
+        the op has outputs); returns its name."""
+
+
+class GraphDefSink:
+    """A :class:`NodeSink` that fills a fresh GraphDef."""
+
     def __init__(self) -> None:
         self.graph = graph_pb2.GraphDef()
         self.graph.versions.producer = GRAPH_PRODUCER
         self._used: set[str] = set()
 
     def unique(self, name: str) -> str:
-        """TensorFlow's name uniquification: ``name``, ``name_1``, ``name_2``..."""
         if name.lower() not in self._used:
             return name
         i = 1
         while f"{name}_{i}".lower() in self._used:
             i += 1
         return f"{name}_{i}"
-
-    def node(self, name: str, op: str, inputs: Sequence[str] = (), device: str = "",
-             **attrs: attr_value_pb2.AttrValue) -> str:
-        return self.add(name, op, inputs, device, attrs)
 
     def add(self, name: str, op: str, inputs: Sequence[str], device: str,
             attrs: dict[str, attr_value_pb2.AttrValue]) -> str:
@@ -164,13 +177,19 @@ class _Graph:
         self._used.add(name.lower())
         return name
 
-    def const(self, name: str, value: tensor_pb2.TensorProto, device: str = "",
-              shape: Sequence[int] | None = None, **extra: attr_value_pb2.AttrValue) -> str:
-        if shape is None:
-            shape = [d.size for d in value.tensor_shape.dim]
-        attrs = dict(extra, _output_shapes=_shapes([shape]),
-                     dtype=_type(DataType(value.dtype)), value=_tensor(value))
-        return self.add(name, "Const", (), device, attrs)
+
+def _node(g: NodeSink, name: str, op: str, inputs: Sequence[str] = (), *, device: str = "",
+          **attrs: attr_value_pb2.AttrValue) -> str:
+    return g.add(name, op, inputs, device, attrs)
+
+
+def _const(g: NodeSink, name: str, value: tensor_pb2.TensorProto, *, device: str = "",
+           shape: Sequence[int] | None = None, **extra: attr_value_pb2.AttrValue) -> str:
+    if shape is None:
+        shape = [d.size for d in value.tensor_shape.dim]
+    attrs = dict(extra, _output_shapes=_shapes([shape]),
+                 dtype=_type(DataType(value.dtype)), value=_tensor(value))
+    return g.add(name, "Const", (), device, attrs)
 
 
 def _strings(values: Sequence[str]) -> tensor_pb2.TensorProto:
@@ -188,38 +207,44 @@ def _scalar_int32(v: int) -> tensor_pb2.TensorProto:
     return tensor_proto.from_numpy(np.int32(v), DataType.DT_INT32)
 
 
-def _add_variable(g: _Graph, var: Variable, info: SaveSliceInfo | None
-                  ) -> variable_pb2.VariableDef:
+def add_variable(g: NodeSink, var: Variable, info: SaveSliceInfo | None = None, *,
+                 mark_initializer: bool = True) -> variable_pb2.VariableDef:
+    """Append ``var``'s nodes as TF1 builds them; returns its VariableDef.
+
+    ``mark_initializer`` gives the ``<var>/Assign`` initializer the
+    ``_has_manual_control_dependencies`` attribute TensorFlow adds once it is a control
+    input (as in graphs that made ``global_variables_initializer``).
+    """
     n, dt, shape = var.name, var.dtype, list(var.shape)
+    manual = {"_has_manual_control_dependencies": _b(True)} if mark_initializer else {}
     vd = variable_pb2.VariableDef()
     vd.variable_name = f"{n}:0"
     vd.initializer_name = f"{n}/Assign"
     if var.resource:
-        init = g.const(f"{n}/Initializer/initial_value", _initial_value_proto(var),
-                       shape=shape, _class=_class(n))
+        init = _const(g, f"{n}/Initializer/initial_value", _initial_value_proto(var),
+                      shape=shape, _class=_class(n))
         allowed = attr_value_pb2.AttrValue()
         allowed.list.SetInParent()
-        g.node(n, "VarHandleOp", _class=_class(n), _output_shapes=_shapes([[]]),
-               allowed_devices=allowed, container=_s(""), debug_name=_s(f"{n}/"),
-               dtype=_type(dt), shape=_shape(shape), shared_name=_s(n))
-        g.node(f"{n}/IsInitialized/VarIsInitializedOp", "VarIsInitializedOp", [n],
-               _output_shapes=_shapes([[]]))
-        g.node(f"{n}/Assign", "AssignVariableOp", [n, init],
-               _has_manual_control_dependencies=_b(True), dtype=_type(dt),
-               validate_shape=_b(False))
-        g.node(f"{n}/Read/ReadVariableOp", "ReadVariableOp", [n],
-               _output_shapes=_shapes([shape]), dtype=_type(dt))
+        _node(g, n, "VarHandleOp", _class=_class(n), _output_shapes=_shapes([[]]),
+              allowed_devices=allowed, container=_s(""), debug_name=_s(f"{n}/"),
+              dtype=_type(dt), shape=_shape(shape), shared_name=_s(n))
+        _node(g, f"{n}/IsInitialized/VarIsInitializedOp", "VarIsInitializedOp", [n],
+              _output_shapes=_shapes([[]]))
+        g.add(f"{n}/Assign", "AssignVariableOp", [n, init], "",
+              dict(manual, dtype=_type(dt), validate_shape=_b(False)))
+        _node(g, f"{n}/Read/ReadVariableOp", "ReadVariableOp", [n],
+              _output_shapes=_shapes([shape]), dtype=_type(dt))
         vd.snapshot_name = f"{n}/Read/ReadVariableOp:0"
         vd.is_resource = True
     else:
-        init = g.const(f"{n}/initial_value", _initial_value_proto(var), shape=shape)
-        g.node(n, "VariableV2", _output_shapes=_shapes([shape]), container=_s(""),
-               dtype=_type(dt), shape=_shape(shape), shared_name=_s(""))
-        g.node(f"{n}/Assign", "Assign", [n, init], T=_type(dt), _class=_class(n),
-               _has_manual_control_dependencies=_b(True), _output_shapes=_shapes([shape]),
-               use_locking=_b(True), validate_shape=_b(True))
-        g.node(f"{n}/read", "Identity", [n], T=_type(dt), _class=_class(n),
-               _output_shapes=_shapes([shape]))
+        init = _const(g, f"{n}/initial_value", _initial_value_proto(var), shape=shape)
+        _node(g, n, "VariableV2", _output_shapes=_shapes([shape]), container=_s(""),
+              dtype=_type(dt), shape=_shape(shape), shared_name=_s(""))
+        g.add(f"{n}/Assign", "Assign", [n, init], "",
+              dict(manual, T=_type(dt), _class=_class(n), _output_shapes=_shapes([shape]),
+                   use_locking=_b(True), validate_shape=_b(True)))
+        _node(g, f"{n}/read", "Identity", [n], T=_type(dt), _class=_class(n),
+              _output_shapes=_shapes([shape]))
         vd.snapshot_name = f"{n}/read:0"
     vd.initial_value_name = f"{init}:0"
     vd.trainable = var.trainable
@@ -240,46 +265,46 @@ def _save_input(item: SaveItem) -> str:
     return f"{v.name}/read" if item.info is not None else v.name
 
 
-def _restore_ops(g: _Graph, scope: str, items: Sequence[SaveItem], filename: str,
+def _restore_ops(g: NodeSink, scope: str, items: Sequence[SaveItem], filename: str,
                  device: str) -> list[str]:
     """RestoreV2 for all items and one assign per item; returns the assign op names."""
-    names = g.const(f"{scope}/RestoreV2/tensor_names", _strings([i.key for i in items]),
-                    device=CPU0)
-    sas = g.const(f"{scope}/RestoreV2/shape_and_slices", _strings([i.spec for i in items]),
-                  device=CPU0)
-    restore = g.node(f"{scope}/RestoreV2", "RestoreV2", [filename, names, sas], device=CPU0,
-                     _output_shapes=_shapes([None] * len(items)),
-                     dtypes=_types(i.var.dtype for i in items))
+    names = _const(g, f"{scope}/RestoreV2/tensor_names", _strings([i.key for i in items]),
+                   device=CPU0)
+    sas = _const(g, f"{scope}/RestoreV2/shape_and_slices", _strings([i.spec for i in items]),
+                 device=CPU0)
+    restore = _node(g, f"{scope}/RestoreV2", "RestoreV2", [filename, names, sas], device=CPU0,
+                    _output_shapes=_shapes([None] * len(items)),
+                    dtypes=_types(i.var.dtype for i in items))
     assigns = []
     for k, item in enumerate(items):
         out = restore if k == 0 else f"{restore}:{k}"
         v = item.var
         if v.resource:
-            ident = g.node(g.unique(f"{scope}/Identity"), "Identity", [out],
-                           T=_type(v.dtype), _output_shapes=_shapes([None]))
-            assigns.append(g.node(g.unique(f"{scope}/AssignVariableOp"), "AssignVariableOp",
-                                  [v.name, ident], _has_manual_control_dependencies=_b(True),
-                                  dtype=_type(v.dtype), validate_shape=_b(False)))
+            ident = _node(g, g.unique(f"{scope}/Identity"), "Identity", [out],
+                          T=_type(v.dtype), _output_shapes=_shapes([None]))
+            assigns.append(_node(g, g.unique(f"{scope}/AssignVariableOp"), "AssignVariableOp",
+                                 [v.name, ident], _has_manual_control_dependencies=_b(True),
+                                 dtype=_type(v.dtype), validate_shape=_b(False)))
         else:
-            assigns.append(g.node(g.unique(f"{scope}/Assign"), "Assign", [v.name, out],
-                                  T=_type(v.dtype), _class=_class(v.name),
-                                  _has_manual_control_dependencies=_b(True),
-                                  _output_shapes=_shapes([list(v.shape)]),
-                                  use_locking=_b(True), validate_shape=_b(True)))
+            assigns.append(_node(g, g.unique(f"{scope}/Assign"), "Assign", [v.name, out],
+                                 T=_type(v.dtype), _class=_class(v.name),
+                                 _has_manual_control_dependencies=_b(True),
+                                 _output_shapes=_shapes([list(v.shape)]),
+                                 use_locking=_b(True), validate_shape=_b(True)))
     del device
     return assigns
 
 
-def _save_v2(g: _Graph, scope: str, items: Sequence[SaveItem], filename: str,
+def _save_v2(g: NodeSink, scope: str, items: Sequence[SaveItem], filename: str,
              device: str) -> str:
-    names = g.const(f"{scope}/SaveV2/tensor_names", _strings([i.key for i in items]),
-                    device=device)
-    sas = g.const(f"{scope}/SaveV2/shape_and_slices", _strings([i.spec for i in items]),
-                  device=device)
-    return g.node(f"{scope}/SaveV2", "SaveV2",
-                  [filename, names, sas, *(_save_input(i) for i in items)], device=device,
-                  _has_manual_control_dependencies=_b(True),
-                  dtypes=_types(i.var.dtype for i in items))
+    names = _const(g, f"{scope}/SaveV2/tensor_names", _strings([i.key for i in items]),
+                   device=device)
+    sas = _const(g, f"{scope}/SaveV2/shape_and_slices", _strings([i.spec for i in items]),
+                 device=device)
+    return _node(g, f"{scope}/SaveV2", "SaveV2",
+                 [filename, names, sas, *(_save_input(i) for i in items)], device=device,
+                 _has_manual_control_dependencies=_b(True),
+                 dtypes=_types(i.var.dtype for i in items))
 
 
 def saver_scope(variables: Sequence[Variable], name: str | None = None) -> str:
@@ -300,17 +325,28 @@ def build_graph(variables: Sequence[Variable], items: Sequence[SaveItem], *,
                 ) -> tuple[graph_pb2.GraphDef, saver_pb2.SaverDef,
                            list[variable_pb2.VariableDef]]:
     """The GraphDef, SaverDef and VariableDefs of ``variables`` saved as ``items``."""
-    g = _Graph()
+    g = GraphDefSink()
     infos = {id(i.var): i.info for i in items}
-    vdefs = [_add_variable(g, v, infos.get(id(v))) for v in variables]
+    vdefs = [add_variable(g, v, infos.get(id(v))) for v in variables]
+    sd = add_save_subgraph(g, items, sharded=sharded, filename=filename, scope=scope,
+                           max_to_keep=max_to_keep,
+                           keep_checkpoint_every_n_hours=keep_checkpoint_every_n_hours)
+    return g.graph, sd, vdefs
+
+
+def add_save_subgraph(g: NodeSink, items: Sequence[SaveItem], *, sharded: bool = False,
+                      filename: str = "model", scope: str = "save", max_to_keep: int = 5,
+                      keep_checkpoint_every_n_hours: float = 10000.0) -> saver_pb2.SaverDef:
+    """Append TF1 Saver's save/restore nodes for ``items`` under ``scope``; the variables'
+    nodes must be in ``g`` already. Returns the SaverDef."""
     s = scope
-    g.node(f"{s}/filename/input", "Const", _output_shapes=_shapes([[]]),
-           dtype=_type(DataType.DT_STRING), value=_tensor(_scalar_string(filename)))
-    g.node(f"{s}/filename", "PlaceholderWithDefault", [f"{s}/filename/input"],
-           _output_shapes=_shapes([[]]), dtype=_type(DataType.DT_STRING), shape=_shape([]))
-    const = g.node(f"{s}/Const", "PlaceholderWithDefault", [f"{s}/filename"],
-                   _output_shapes=_shapes([[]]), dtype=_type(DataType.DT_STRING),
-                   shape=_shape([]))
+    _node(g, f"{s}/filename/input", "Const", _output_shapes=_shapes([[]]),
+          dtype=_type(DataType.DT_STRING), value=_tensor(_scalar_string(filename)))
+    _node(g, f"{s}/filename", "PlaceholderWithDefault", [f"{s}/filename/input"],
+          _output_shapes=_shapes([[]]), dtype=_type(DataType.DT_STRING), shape=_shape([]))
+    const = _node(g, f"{s}/Const", "PlaceholderWithDefault", [f"{s}/filename"],
+                  _output_shapes=_shapes([[]]), dtype=_type(DataType.DT_STRING),
+                  shape=_shape([]))
     sd = saver_pb2.SaverDef(filename_tensor_name=f"{const}:0",
                             restore_op_name=f"{s}/restore_all",
                             max_to_keep=max_to_keep, sharded=sharded,
@@ -319,42 +355,42 @@ def build_graph(variables: Sequence[Variable], items: Sequence[SaveItem], *,
     st = _type(DataType.DT_STRING)
     if not sharded:
         save = _save_v2(g, s, items, const, "")
-        g.node(f"{s}/control_dependency", "Identity", [const, f"^{save}"], T=st,
-               _class=_class(const), _output_shapes=_shapes([[]]))
+        _node(g, f"{s}/control_dependency", "Identity", [const, f"^{save}"], T=st,
+              _class=_class(const), _output_shapes=_shapes([[]]))
         sd.save_tensor_name = f"{s}/control_dependency:0"
         assigns = _restore_ops(g, s, items, const, "")
-        g.node(f"{s}/restore_all", "NoOp", [f"^{a}" for a in assigns])
-        return g.graph, sd, vdefs
+        _node(g, f"{s}/restore_all", "NoOp", [f"^{a}" for a in assigns])
+        return sd
     # Sharded: one shard (everything lives on this process's CPU).
-    match = g.node(f"{s}/StaticRegexFullMatch", "StaticRegexFullMatch", [const],
-                   device=ANY_CPU, _output_shapes=_shapes([[]]), pattern=_s("^s3://.*"))
-    c1 = g.const(g.unique(f"{s}/Const"), _scalar_string(".part"), device=ANY_CPU)
-    c2 = g.const(g.unique(f"{s}/Const"), _scalar_string("_temp/part"), device=ANY_CPU)
-    sel = g.node(f"{s}/Select", "Select", [match, c1, c2], device=ANY_CPU, T=st,
-                 _output_shapes=_shapes([[]]))
-    join = g.node(f"{s}/StringJoin", "StringJoin", [const, sel], device=ANY_CPU, N=_i(2),
-                  _output_shapes=_shapes([[]]), separator=_s(""))
-    num = g.const(f"{s}/num_shards", _scalar_int32(1))
-    shard = g.const(f"{s}/ShardedFilename/shard", _scalar_int32(0), device=CPU0)
-    fname = g.node(f"{s}/ShardedFilename", "ShardedFilename", [join, shard, num],
-                   device=CPU0, _output_shapes=_shapes([[]]))
+    match = _node(g, f"{s}/StaticRegexFullMatch", "StaticRegexFullMatch", [const],
+                  device=ANY_CPU, _output_shapes=_shapes([[]]), pattern=_s("^s3://.*"))
+    c1 = _const(g, g.unique(f"{s}/Const"), _scalar_string(".part"), device=ANY_CPU)
+    c2 = _const(g, g.unique(f"{s}/Const"), _scalar_string("_temp/part"), device=ANY_CPU)
+    sel = _node(g, f"{s}/Select", "Select", [match, c1, c2], device=ANY_CPU, T=st,
+                _output_shapes=_shapes([[]]))
+    join = _node(g, f"{s}/StringJoin", "StringJoin", [const, sel], device=ANY_CPU, N=_i(2),
+                 _output_shapes=_shapes([[]]), separator=_s(""))
+    num = _const(g, f"{s}/num_shards", _scalar_int32(1))
+    shard = _const(g, f"{s}/ShardedFilename/shard", _scalar_int32(0), device=CPU0)
+    fname = _node(g, f"{s}/ShardedFilename", "ShardedFilename", [join, shard, num],
+                  device=CPU0, _output_shapes=_shapes([[]]))
     save = _save_v2(g, s, items, fname, CPU0)
-    dep = g.node(f"{s}/control_dependency", "Identity", [fname, f"^{save}"], device=CPU0,
-                 T=st, _class=_class(fname), _has_manual_control_dependencies=_b(True),
-                 _output_shapes=_shapes([[]]))
-    pack = g.node(f"{s}/MergeV2Checkpoints/checkpoint_prefixes", "Pack", [fname, f"^{dep}"],
-                  device=CPU0, N=_i(1), T=st, _output_shapes=_shapes([[1]]), axis=_i(0))
-    merge = g.node(f"{s}/MergeV2Checkpoints", "MergeV2Checkpoints", [pack, const],
-                   device=CPU0, _has_manual_control_dependencies=_b(True),
-                   allow_missing_files=_b(False), delete_old_dirs=_b(True))
-    ident = g.node(f"{s}/Identity", "Identity", [const, f"^{merge}", f"^{dep}"], device=CPU0,
-                   T=st, _output_shapes=_shapes([[]]))
+    dep = _node(g, f"{s}/control_dependency", "Identity", [fname, f"^{save}"], device=CPU0,
+                T=st, _class=_class(fname), _has_manual_control_dependencies=_b(True),
+                _output_shapes=_shapes([[]]))
+    pack = _node(g, f"{s}/MergeV2Checkpoints/checkpoint_prefixes", "Pack", [fname, f"^{dep}"],
+                 device=CPU0, N=_i(1), T=st, _output_shapes=_shapes([[1]]), axis=_i(0))
+    merge = _node(g, f"{s}/MergeV2Checkpoints", "MergeV2Checkpoints", [pack, const],
+                  device=CPU0, _has_manual_control_dependencies=_b(True),
+                  allow_missing_files=_b(False), delete_old_dirs=_b(True))
+    ident = _node(g, f"{s}/Identity", "Identity", [const, f"^{dep}", f"^{merge}"], device=CPU0,
+                  T=st, _output_shapes=_shapes([[]]))
     sd.save_tensor_name = f"{ident}:0"
     assigns = _restore_ops(g, s, items, const, CPU0)
-    rs = g.node(f"{s}/restore_shard", "NoOp", [f"^{a}" for a in assigns],
-                _has_manual_control_dependencies=_b(True))
-    g.node(f"{s}/restore_all", "NoOp", [f"^{rs}"])
-    return g.graph, sd, vdefs
+    rs = _node(g, f"{s}/restore_shard", "NoOp", [f"^{a}" for a in assigns],
+               _has_manual_control_dependencies=_b(True))
+    _node(g, f"{s}/restore_all", "NoOp", [f"^{rs}"])
+    return sd
 
 
 # ------------------------------------------------------------------ OpDefs
@@ -384,6 +420,18 @@ def strip_default_attrs(graph: graph_pb2.GraphDef) -> None:
                 del n.attr[a.name]
 
 
+def sort_control_inputs(graph: graph_pb2.GraphDef) -> None:
+    """Put each node's control inputs in name order, as TensorFlow's C++ ``ToGraphDef``
+    writes them. (Nodes keep them in creation order; ``tf.compat.v1.train.export_meta_graph``
+    with ``clear_devices=True`` copies Python NodeDefs and keeps that order.)"""
+    for n in graph.node:
+        data = [i for i in n.input if not i.startswith("^")]
+        controls = sorted(i for i in n.input if i.startswith("^"))
+        if len(controls) > 1:
+            del n.input[:]
+            n.input.extend(data + controls)
+
+
 def build_meta_graph(variables: Sequence[Variable], items: Sequence[SaveItem], *,
                      sharded: bool = False, filename: str = "model", scope: str = "save",
                      max_to_keep: int = 5, keep_checkpoint_every_n_hours: float = 10000.0,
@@ -407,6 +455,8 @@ def build_meta_graph(variables: Sequence[Variable], items: Sequence[SaveItem], *
     if clear_devices:
         for n in graph.node:
             n.device = ""
+    # Saver.export_meta_graph exports the C++ GraphDef, even when clearing devices.
+    sort_control_inputs(graph)
     mg.graph_def.CopyFrom(graph)
     mg.saver_def.CopyFrom(sd)
     if vdefs:
@@ -419,11 +469,16 @@ def build_meta_graph(variables: Sequence[Variable], items: Sequence[SaveItem], *
 
 
 __all__ = [
+    "GraphDefSink",
+    "NodeSink",
     "SaveItem",
+    "add_save_subgraph",
+    "add_variable",
     "build_graph",
     "build_meta_graph",
     "saver_op_defs",
     "saver_scope",
+    "sort_control_inputs",
     "strip_default_attrs",
     "TENSORFLOW_VERSION",
 ]
