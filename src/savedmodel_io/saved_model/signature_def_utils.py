@@ -1,9 +1,10 @@
 """Build and check ``SignatureDef`` protos (TensorFlow's ``saved_model.signature_def_utils``).
 
-The builders take ``TensorInfo`` protos where TensorFlow takes graph tensors (see
-:mod:`savedmodel_io.saved_model.utils` to make them); the checks and error messages are
-TensorFlow's::
+The builders take graph tensors (:class:`savedmodel_io.graph.Tensor`), as TensorFlow's do,
+or ``TensorInfo`` protos (see :mod:`savedmodel_io.saved_model.utils` to make them); the
+checks and error messages are TensorFlow's::
 
+    sig = predict_signature_def({"x": x}, {"y": y})                  # graph tensors
     sig = predict_signature_def({"x": build_tensor_info_from_spec("x:0", "float32", [None])},
                                 {"y": build_tensor_info_from_spec("y:0", "float32", [None])})
     assert is_valid_signature(sig)
@@ -12,21 +13,34 @@ TensorFlow's::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from savedmodel_io.dtypes import DataType
 from savedmodel_io.errors import InvalidArgumentError
 from savedmodel_io.protos import meta_graph_pb2, tensor_pb2, types_pb2
 from savedmodel_io.saved_model import signature_constants as sc
-from savedmodel_io.saved_model.utils import build_tensor_info_op_ref
+from savedmodel_io.saved_model.utils import build_tensor_info, build_tensor_info_op_ref
+
+if TYPE_CHECKING:
+    from savedmodel_io.graph.tensor import Tensor
 
 TensorInfo = meta_graph_pb2.TensorInfo
 SignatureDef = meta_graph_pb2.SignatureDef
+TensorLike = Union[TensorInfo, "Tensor"]
+"""A graph Tensor or a TensorInfo proto: what the builders take."""
+
+
+def _is_graph_tensor(value: object) -> bool:
+    from savedmodel_io.graph.tensor import Tensor
+    return isinstance(value, Tensor) or all(
+        isinstance(getattr(value, a, None), Tensor) for a in ("indices", "values", "dense_shape"))
 
 
 def _tensor_info(value: object, what: str) -> TensorInfo:
     if isinstance(value, TensorInfo):
         return value
+    if _is_graph_tensor(value):
+        return build_tensor_info(value)
     if hasattr(value, "SerializeToString") and getattr(
             getattr(value, "DESCRIPTOR", None), "full_name", "") == "tensorflow.TensorInfo":
         # A TensorInfo of another protobuf class (e.g. TensorFlow's own): go through bytes.
@@ -34,13 +48,22 @@ def _tensor_info(value: object, what: str) -> TensorInfo:
         info.ParseFromString(value.SerializeToString())
         return info
     raise InvalidArgumentError(
-        f"{what} must be a TensorInfo proto (see saved_model.utils."
+        f"{what} must be a graph Tensor or a TensorInfo proto (see saved_model.utils."
         f"build_tensor_info_from_spec), got {type(value).__name__}")
 
 
 def _tensor_proto(value: object, what: str) -> tensor_pb2.TensorProto:
     if isinstance(value, tensor_pb2.TensorProto):
         return value
+    from savedmodel_io.graph.tensor import Tensor
+    if isinstance(value, Tensor):
+        # TensorFlow takes a default from a Const tensor's value, and nothing else.
+        node = value.op.node_def
+        if value.op.type == "Const" and "value" in node.attr:
+            return node.attr["value"].tensor
+        raise InvalidArgumentError(
+            f"Unable to convert object {value!r} of type {type(value)} to TensorProto "
+            f"({what}): only Const tensors have a value to take")
     from savedmodel_io.tensor_proto import from_numpy
     try:
         return from_numpy(value)
@@ -50,12 +73,12 @@ def _tensor_proto(value: object, what: str) -> tensor_pb2.TensorProto:
             f"({what}): {e}") from None
 
 
-def build_signature_def(inputs: Mapping[str, TensorInfo] | None = None,
-                        outputs: Mapping[str, TensorInfo] | None = None,
+def build_signature_def(inputs: Mapping[str, TensorLike] | None = None,
+                        outputs: Mapping[str, TensorLike] | None = None,
                         method_name: str | None = None,
                         defaults: Mapping[str, Any] | None = None) -> SignatureDef:
-    """A SignatureDef from maps of key -> TensorInfo, a method name and input defaults
-    (TensorProtos or values numpy can hold)."""
+    """A SignatureDef from maps of key -> TensorInfo (or graph Tensor), a method name and
+    input defaults (TensorProtos, Const graph tensors, or values numpy can hold)."""
     sig = SignatureDef()
     for key, value in (inputs or {}).items():
         sig.inputs[key].CopyFrom(_tensor_info(value, f"input {key!r}"))
@@ -75,7 +98,8 @@ def _dtype_name(dtype: int) -> str:
         return str(dtype)
 
 
-def regression_signature_def(examples: TensorInfo, predictions: TensorInfo) -> SignatureDef:
+def regression_signature_def(examples: TensorLike, predictions: TensorLike
+                             ) -> SignatureDef:
     """TF Serving Regress: DT_STRING serialized examples -> DT_FLOAT predictions."""
     if examples is None:
         raise InvalidArgumentError("Regression `examples` cannot be None.")
@@ -93,8 +117,8 @@ def regression_signature_def(examples: TensorInfo, predictions: TensorInfo) -> S
                                sc.REGRESS_METHOD_NAME)
 
 
-def classification_signature_def(examples: TensorInfo, classes: TensorInfo | None,
-                                 scores: TensorInfo | None) -> SignatureDef:
+def classification_signature_def(examples: TensorLike, classes: TensorLike | None,
+                                 scores: TensorLike | None) -> SignatureDef:
     """TF Serving Classify: DT_STRING examples -> DT_STRING classes and/or DT_FLOAT scores."""
     if examples is None:
         raise InvalidArgumentError("Classification `examples` cannot be None.")
@@ -120,8 +144,8 @@ def classification_signature_def(examples: TensorInfo, classes: TensorInfo | Non
     return build_signature_def({sc.CLASSIFY_INPUTS: inp}, outputs, sc.CLASSIFY_METHOD_NAME)
 
 
-def predict_signature_def(inputs: Mapping[str, TensorInfo],
-                          outputs: Mapping[str, TensorInfo]) -> SignatureDef:
+def predict_signature_def(inputs: Mapping[str, TensorLike],
+                          outputs: Mapping[str, TensorLike]) -> SignatureDef:
     """TF Serving Predict: any non-empty maps of inputs and outputs, any dtypes."""
     if not inputs:
         raise InvalidArgumentError("Prediction `inputs` cannot be None or empty.")
@@ -130,37 +154,42 @@ def predict_signature_def(inputs: Mapping[str, TensorInfo],
     return build_signature_def(inputs, outputs, sc.PREDICT_METHOD_NAME)
 
 
-def _supervised_signature_def(method_name: str, inputs: Mapping[str, TensorInfo],
-                              loss: Mapping[str, TensorInfo] | None,
-                              predictions: Mapping[str, TensorInfo] | None,
-                              metrics: Mapping[str, TensorInfo] | None) -> SignatureDef:
+def _supervised_signature_def(method_name: str, inputs: Mapping[str, TensorLike],
+                              loss: Mapping[str, TensorLike] | None,
+                              predictions: Mapping[str, TensorLike] | None,
+                              metrics: Mapping[str, TensorLike] | None) -> SignatureDef:
     if not inputs:
         raise InvalidArgumentError(f"{method_name} `inputs` cannot be None or empty.")
-    outputs: dict[str, TensorInfo] = {}
+    outputs: dict[str, TensorLike] = {}
     for group in (loss, predictions, metrics):
         outputs.update(group or {})
     return build_signature_def(inputs, outputs, method_name)
 
 
 def supervised_train_signature_def(
-        inputs: Mapping[str, TensorInfo], loss: Mapping[str, TensorInfo] | None,
-        predictions: Mapping[str, TensorInfo] | None = None,
-        metrics: Mapping[str, TensorInfo] | None = None) -> SignatureDef:
+        inputs: Mapping[str, TensorLike], loss: Mapping[str, TensorLike] | None,
+        predictions: Mapping[str, TensorLike] | None = None,
+        metrics: Mapping[str, TensorLike] | None = None) -> SignatureDef:
     return _supervised_signature_def(sc.SUPERVISED_TRAIN_METHOD_NAME, inputs, loss,
                                      predictions, metrics)
 
 
 def supervised_eval_signature_def(
-        inputs: Mapping[str, TensorInfo], loss: Mapping[str, TensorInfo] | None,
-        predictions: Mapping[str, TensorInfo] | None = None,
-        metrics: Mapping[str, TensorInfo] | None = None) -> SignatureDef:
+        inputs: Mapping[str, TensorLike], loss: Mapping[str, TensorLike] | None,
+        predictions: Mapping[str, TensorLike] | None = None,
+        metrics: Mapping[str, TensorLike] | None = None) -> SignatureDef:
     return _supervised_signature_def(sc.SUPERVISED_EVAL_METHOD_NAME, inputs, loss,
                                      predictions, metrics)
 
 
-def op_signature_def(op_name: str, key: str) -> SignatureDef:
-    """A SignatureDef whose one output ``key`` names the operation ``op_name``."""
-    return build_signature_def(outputs={key: build_tensor_info_op_ref(op_name)})
+def op_signature_def(op: Any, key: str) -> SignatureDef:
+    """A SignatureDef whose one output ``key`` names operation ``op`` (a graph Operation or
+    Tensor, or an op name)."""
+    name = op if isinstance(op, str) else getattr(op, "name", None)
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"op_signature_def takes an Operation or a name, got "
+                                   f"{type(op).__name__}")
+    return build_signature_def(outputs={key: build_tensor_info_op_ref(name)})
 
 
 def is_valid_signature(signature_def: SignatureDef | None) -> bool:
