@@ -106,8 +106,13 @@ def scan_meta_graph(meta: meta_graph_pb2.MetaGraphDef, ops: frozenset[str],
     out: dict[str, Any] = {"tags": list(meta.meta_info_def.tags), "denylist": sorted(ops),
                            "denylisted_ops": {op: found[op] for op in sorted(found)}}
     if supported is not None:
-        needed = graph_ops.ops_needed(graph, signature_fetches(meta))
-        out["cannot_run_here"] = sorted(needed - supported)
+        try:
+            from savedmodel_io.runtime import unsupported_ops
+        except ImportError:
+            needed = graph_ops.ops_needed(graph, signature_fetches(meta))
+            out["cannot_run_here"] = sorted(needed - supported)
+        else:  # the list a signature call checks: inputs fed, init op, called functions
+            out["cannot_run_here"] = unsupported_ops(meta)
     return out
 
 

@@ -15,9 +15,9 @@ exports it also exposes the object graph (functions, and variables by object pat
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf import text_format
 
@@ -225,11 +225,85 @@ def get_train_op_name(meta: meta_graph_pb2.MetaGraphDef, import_scope: str | Non
     return _scoped(name, import_scope)
 
 
+class Signature:
+    """One signature of a loaded SavedModel: the SignatureDef's fields (``inputs``,
+    ``outputs``, ``method_name``, ``defaults``; the proto itself is ``signature_def``), and
+    callable with keyword arguments to run it::
+
+        loaded.signatures["serving_default"](x=np.array([[1.0]], np.float32))
+        # {"y": array([[2.5]], dtype=float32)}
+
+    Inputs are converted to the signature's dtypes when nothing is lost and checked against
+    its shapes; the result maps each output key to a numpy array.
+    """
+
+    def __init__(self, owner: LoadedSavedModel, key: str,
+                 signature_def: meta_graph_pb2.SignatureDef) -> None:
+        self._owner = owner
+        self.key = key
+        self.signature_def = signature_def
+
+    @property
+    def inputs(self) -> Any:
+        return self.signature_def.inputs
+
+    @property
+    def outputs(self) -> Any:
+        return self.signature_def.outputs
+
+    @property
+    def method_name(self) -> str:
+        return self.signature_def.method_name
+
+    @property
+    def defaults(self) -> Any:
+        return self.signature_def.defaults
+
+    def __getattr__(self, name: str) -> Any:
+        # The rest of the proto's read API (HasField, ListFields, SerializeToString...).
+        if name.startswith("_") or name in ("key", "signature_def"):
+            raise AttributeError(name)
+        return getattr(self.signature_def, name)
+
+    def __call__(self, /, **inputs: Any) -> dict[str, Any]:
+        # The one call from this layer upward: running a signature needs the interpreter
+        # (savedmodel_io.runtime sits above saved_model/), imported only when one is run.
+        from savedmodel_io.runtime import call_signature
+
+        return call_signature(self._owner, self.key, inputs)
+
+    def __repr__(self) -> str:
+        ins = ", ".join(sorted(self.signature_def.inputs))
+        outs = ", ".join(sorted(self.signature_def.outputs))
+        return f"<Signature {self.key!r} ({ins}) -> ({outs})>"
+
+
+class SignatureMap(Mapping[str, Signature]):
+    """The signatures of a loaded MetaGraphDef by key (sorted), as :class:`Signature`."""
+
+    def __init__(self, owner: LoadedSavedModel) -> None:
+        defs = owner.meta_graph_def.signature_def
+        self._items = {k: Signature(owner, k, defs[k]) for k in sorted(defs)}
+
+    def __getitem__(self, key: str) -> Signature:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"SignatureMap({list(self._items)})"
+
+
 class LoadedSavedModel:
     """One MetaGraphDef of a SavedModel and what running it needs.
 
     Attributes: ``export_dir`` (absolute), ``saved_model``, ``meta_graph_def``, ``tags``,
-    ``signatures`` (key -> SignatureDef, including ``__saved_model_init_op`` when present),
+    ``signatures`` (key -> :class:`Signature`: the SignatureDef's fields, and callable to run
+    it; including ``__saved_model_init_op`` when present),
     ``asset_paths`` (tensor name -> absolute path), ``init_op_name``, ``train_op_name``,
     ``object_graph``; lazily: ``variables``, ``fingerprint``.
     """
@@ -243,8 +317,7 @@ class LoadedSavedModel:
         self.import_scope = import_scope
         self.source = source
         self.tags: list[str] = list(meta_graph_def.meta_info_def.tags)
-        self.signatures: dict[str, meta_graph_pb2.SignatureDef] = {
-            k: meta_graph_def.signature_def[k] for k in sorted(meta_graph_def.signature_def)}
+        self.signatures = SignatureMap(self)
         self.asset_paths: dict[str, str] = get_asset_paths(
             self.export_dir, meta_graph_def, import_scope, path=source)
         self.init_op_name = get_init_op_name(meta_graph_def, import_scope, path=source)
@@ -348,6 +421,8 @@ def load(export_dir: PathLike, tags: Tags, import_scope: str | None = None
 
 __all__ = [
     "LoadedSavedModel",
+    "Signature",
+    "SignatureMap",
     "load",
     "parse_saved_model",
     "contains_saved_model",
