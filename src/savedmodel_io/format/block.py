@@ -18,12 +18,16 @@ from bisect import bisect_left
 from collections.abc import Generator, Iterator
 from itertools import islice
 
+import numpy as np
+
 from ..errors import DataLossError, FailedPreconditionError, InvalidArgumentError
+from .block_spans import block_spans
 from .coding import decode_varint32, put_varint
 
 BytesLike = bytes | bytearray | memoryview
 
 _FIXED32 = struct.Struct("<I")
+_BATCH_RESTARTS = 4  # blocks with fewer restart points are quicker to walk in a loop
 
 
 def shared_prefix_length(a: bytes, b: bytes) -> int:
@@ -244,6 +248,67 @@ class Block:
             pos = vend
             yield key, data[kend:vend]
         return prev if end > start_pos else None
+
+    @property
+    def data(self) -> bytes:
+        """The bytes the block was made from (contents first, maybe a trailer after)."""
+        return self._data
+
+    def spans(self, lower: bytes | None = None) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+        """Every entry as (keys, value starts, value ends) into :attr:`data`.
+
+        The same walk and checks as :meth:`scan` from the first entry (``lower`` as
+        there), without copying the values: for decoders that take many values at once.
+        Blocks of more than a few restart points are walked with numpy
+        (:mod:`~savedmodel_io.format.block_spans`); the loop decides everything else.
+        """
+        if len(self._restarts) >= _BATCH_RESTARTS:
+            found = block_spans(self._data, self._data_end, self._restarts, lower)
+            if found is not None:
+                return found
+        keys, starts, ends = self._spans_loop(lower)
+        return keys, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+
+    def _spans_loop(self, lower: bytes | None) -> tuple[list[bytes], list[int], list[int]]:
+        data = self._data
+        end = self._data_end
+        keys: list[bytes] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        add_key, add_start, add_end = keys.append, starts.append, ends.append
+        prev = lower
+        pos = 0
+        while pos < end:
+            entry = pos
+            shared = data[pos]
+            unshared = data[pos + 1]
+            vlen = data[pos + 2]
+            if (shared | unshared | vlen) < 128 and pos + 3 <= end:
+                pos += 3
+            else:
+                shared, unshared, vlen, pos = self._slow_header(pos, end)
+            kend = pos + unshared
+            vend = kend + vlen
+            if vend > end:
+                raise self._corrupt(
+                    f"entry of {unshared}+{vlen} bytes runs past the end of the entries "
+                    f"({end})", entry)
+            if shared:
+                if entry == 0 or prev is None or shared > len(prev):
+                    raise self._corrupt(
+                        f"entry shares {shared} bytes with a previous key of "
+                        f"{0 if entry == 0 or prev is None else len(prev)} bytes", entry)
+                key = prev[:shared] + data[pos:kend]
+            else:
+                key = data[pos:kend]
+            if prev is not None and key <= prev:
+                raise self._corrupt(f"keys out of order: {key!r} after {prev!r}", entry)
+            prev = key
+            add_key(key)
+            add_start(kend)
+            add_end(vend)
+            pos = vend
+        return keys, starts, ends
 
     def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
         return self.scan(0)

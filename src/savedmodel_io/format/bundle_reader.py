@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import mmap as _mmap
 import os
+from bisect import bisect_left
 from collections.abc import Iterator
+from itertools import compress
 from types import TracebackType
 
 import numpy as np
@@ -37,13 +39,72 @@ from savedmodel_io.format.bundle_entry import (
     data_filename,
     index_filename,
 )
+from savedmodel_io.format.entry_batch import EntryBatch, decode_batch
 from savedmodel_io.format.slices import TensorSlice, intersect, slice_key
 from savedmodel_io.format.source import ByteSource, FileSource
 from savedmodel_io.format.table import TableReader
 
+_NUMPY_DTYPES: dict[DataType, np.dtype] = {}
+
 
 def _as_key(key: str | bytes) -> bytes:
     return key.encode("utf-8") if isinstance(key, str) else bytes(key)
+
+
+class _Columns:
+    """The whole decoded index as columns, in key order.
+
+    ``decoded`` holds the rows protobuf decoded instead of the batch decoder (their
+    column values are placeholders).
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+        self.dtype: list[DataType | None] = []
+        self.shape: list[tuple[int, ...]] = []
+        self._numbers: list[np.ndarray] = []  # per block: shard_id, offset, size, crc32c
+        self.numbers = np.zeros((4, 0), dtype=np.int64)
+        self.decoded: dict[int, BundleEntry] = {}
+
+    def add(self, keys: list[bytes], batch: EntryBatch) -> None:
+        self.keys += keys
+        self.dtype += batch.dtype
+        self.shape += batch.shape
+        self._numbers.append(np.stack([batch.shard_id, batch.offset, batch.size,
+                                       batch.crc32c]))
+
+    def finish(self) -> _Columns:
+        if self._numbers:
+            self.numbers = np.concatenate(self._numbers, axis=1)
+            self._numbers = []
+        for i, e in self.decoded.items():
+            self.dtype[i] = e.dtype
+            self.shape[i] = e.shape
+        return self
+
+    def entries(self) -> list[BundleEntry]:
+        shard, offset, size, crc = self.numbers.tolist()
+        out = list(map(BundleEntry, self.dtype, self.shape, shard, offset, size, crc))
+        for i, e in self.decoded.items():  # copies: callers may change what they get
+            out[i] = BundleEntry(e.dtype, e.shape, e.shard_id, e.offset, e.size, e.crc32c,
+                                 list(e.slices))
+        return out
+
+    def entry(self, key: bytes) -> BundleEntry | None:
+        """The entry of ``key`` (a binary search in C), or None."""
+        i = bisect_left(self.keys, key)
+        if i == len(self.keys) or self.keys[i] != key:
+            return None
+        found = self.decoded.get(i)
+        if found is not None:
+            return found
+        shard, offset, size, crc = self.numbers[:, i].tolist()
+        return BundleEntry(self.dtype[i], self.shape[i],  # type: ignore[arg-type]
+                           shard, offset, size, crc)
+
+    def hidden_slice_keys(self) -> set[bytes]:
+        """Keys of the stored slices of partitioned tensors (only protobuf decodes those)."""
+        return {slice_key(self.keys[i], s) for i, e in self.decoded.items() for s in e.slices}
 
 
 class BundleReader:
@@ -67,6 +128,7 @@ class BundleReader:
         self._shards: dict[int, ByteSource] = {}
         self._maps: dict[int, _mmap.mmap] = {}
         self._cache: dict[bytes, BundleEntry] = {}
+        self._index: _Columns | None = None
         try:
             first = next(iter(self._table), None)
             if first is None or first[0] != b"":
@@ -86,17 +148,56 @@ class BundleReader:
         Unless ``include_slices``, the per-slice entries of partitioned tensors are left
         out (their full entry stands for them), as TensorFlow's reader lists them.
         """
-        pairs = [(k, self._decode(k, v)) for k, v in self._table if k != b""]
-        hidden: set[bytes] = set()
-        if not include_slices:
-            hidden = {slice_key(k, s) for k, e in pairs if e.slices for s in e.slices}
-        for k, e in pairs:
-            if k not in hidden:
-                yield k, e
+        cols = self._columns()
+        pairs = zip(cols.keys, cols.entries(), strict=True)
+        hidden = set() if include_slices else cols.hidden_slice_keys()
+        if hidden:
+            return (p for p in pairs if p[0] not in hidden)
+        return pairs
+
+    def list_tensors(self, *, include_slices: bool = False
+                     ) -> tuple[list[bytes], list[DataType], list[tuple[int, ...]]]:
+        """(keys, dtypes, shapes) of the tensors in key order, as :meth:`entries` lists them.
+
+        What a listing needs, without making an entry object per tensor (the fast way to
+        list an index of many thousands of keys).
+        """
+        cols = self._columns()
+        keys, shapes = list(cols.keys), list(cols.shape)
+        dts: list[DataType] = list(cols.dtype)  # type: ignore[arg-type]
+        hidden = set() if include_slices else cols.hidden_slice_keys()
+        if hidden:
+            keep = [k not in hidden for k in keys]
+            keys = list(compress(keys, keep))
+            dts = list(compress(dts, keep))
+            shapes = list(compress(shapes, keep))
+        return keys, dts, shapes
 
     def keys(self, *, include_slices: bool = False) -> Iterator[bytes]:
-        for k, _ in self.entries(include_slices=include_slices):
-            yield k
+        if include_slices:
+            return iter(list(self._columns().keys))
+        return iter(self.list_tensors()[0])
+
+    def _columns(self) -> _Columns:
+        """Every entry of the index, decoded a block at a time (see entry_batch), once.
+
+        Kept afterwards: lookups then search it instead of the table.
+        """
+        if self._index is not None:
+            return self._index
+        cols = _Columns()
+        num_shards = self.header.num_shards
+        for data, keys, starts, ends in self._table.block_spans():
+            if keys and keys[0] == b"":  # the header
+                keys, starts, ends = keys[1:], starts[1:], ends[1:]
+            batch = decode_batch(data, starts, ends, num_shards=num_shards)
+            base = len(cols.keys)
+            for i in np.flatnonzero(~batch.ok).tolist():
+                # Whatever the batch decoder leaves goes through protobuf (and its errors).
+                cols.decoded[base + i] = self._decode(keys[i], data[starts[i]:ends[i]])
+            cols.add(keys, batch)
+        self._index = cols.finish()
+        return self._index
 
     def _decode(self, key: bytes, value: bytes | memoryview) -> BundleEntry:
         return BundleEntry.decode(value, path=self.index_path, key=key,
@@ -107,10 +208,13 @@ class BundleReader:
         cached = self._cache.get(k)
         if cached is not None:
             return cached
-        v = self._table.get(k) if k != b"" else None
-        if v is None:
+        if self._index is not None:
+            e = self._index.entry(k)
+        else:
+            v = self._table.get(k) if k != b"" else None
+            e = None if v is None else self._decode(k, v)
+        if e is None:
             raise NotFoundError("key not found in checkpoint", path=self.prefix, key=k)
-        e = self._decode(k, v)
         self._cache[k] = e
         return e
 
@@ -118,6 +222,8 @@ class BundleReader:
         if not isinstance(key, (str, bytes)):
             return False
         k = _as_key(key)
+        if self._index is not None:
+            return self._index.entry(k) is not None
         return k != b"" and self._table.get(k) is not None
 
     # ------------------------------------------------------------ data files
@@ -211,23 +317,27 @@ class BundleReader:
             if self._byteswap:
                 raise DataLossError("byte-swapping variant tensors is not supported",
                                     path=self.prefix, key=k)
-            elems, c = tensor_bytes.decode_variants(
+            variants, c = tensor_bytes.decode_variants(
                 self._raw(e, k), e.num_elements, verify=self.verify_checksums,
                 path=self.prefix, key=k)
             self._check(e, k, c)
-            return tensor_bytes.strings_to_array(elems, e.shape)
+            return tensor_bytes.strings_to_array(variants, e.shape)
         if self.use_mmap:
             raw = self._raw(e, k)
             if self.verify_checksums:
                 self._check(e, k, crc.value(raw))
             return tensor_bytes.decode_fixed(raw, e.dtype, e.shape, byteswap=self._byteswap)
-        out = np.empty(e.shape, dtype=dtypes.as_numpy_dtype(e.dtype))
+        npd = _NUMPY_DTYPES.get(e.dtype)
+        if npd is None:
+            npd = _NUMPY_DTYPES[e.dtype] = dtypes.as_numpy_dtype(e.dtype)
+        # The one allocation of a read: the file's bytes land in the returned array.
+        out = np.empty(e.shape, dtype=npd)
         flat = out.reshape(-1).view(np.uint8)
         self._read_into(e, k, flat)
         if self.verify_checksums:
             self._check(e, k, crc.value(flat))
         if self._byteswap:
-            return tensor_bytes.decode_fixed(flat.tobytes(), e.dtype, e.shape, byteswap=True)
+            tensor_bytes.byteswap_inplace(out)
         return out
 
     def read_slice(self, key: str | bytes, tensor_slice: TensorSlice) -> np.ndarray:

@@ -3,7 +3,13 @@
 Tensor bytes go to the data file in the order they are added; the index lists every key in
 sorted order when :meth:`BundleWriter.finish` runs. Both files are written under temporary
 names and renamed only when complete (data first, index last), so a failed or interrupted
-write never leaves something that looks like a checkpoint::
+write never leaves something that looks like a checkpoint.
+
+Like TensorFlow's writer, it does not fsync by default: a killed process leaves either
+the old checkpoint or the complete new one (renames are atomic and the page cache
+survives the process), but after a power failure the newest files may be incomplete.
+``durable=True`` fsyncs the data file, the index and their directory before returning,
+which costs the time to put every byte on the disk::
 
     with BundleWriter("/tmp/ckpt/model") as w:
         w.add("weights", np.ones((2, 3), np.float32))
@@ -43,7 +49,7 @@ class BundleWriter:
     """Builds one bundle. Call :meth:`finish` (or leave the ``with`` block) to commit it."""
 
     def __init__(self, prefix: str | os.PathLike[str], *, data_alignment: int = 1,
-                 durable: bool = True) -> None:
+                 durable: bool = False) -> None:
         self.prefix = os.fspath(prefix)
         if data_alignment < 1:
             raise InvalidArgumentError(f"data_alignment must be >= 1, got {data_alignment}")
@@ -108,7 +114,7 @@ class BundleWriter:
         tensor_bytes.check_supported(dt, path=self.prefix, key=key)
         chunks: list[Any]
         if dt == DataType.DT_STRING:
-            chunks, size, masked = tensor_bytes.encode_strings(as_bytes_list(arr))
+            chunks, size, masked = tensor_bytes.encode_string_array(arr)
         elif dt == DataType.DT_VARIANT:
             chunks, size, masked = tensor_bytes.encode_variants(
                 as_bytes_list(arr))

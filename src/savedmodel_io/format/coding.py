@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
+
 from ..errors import DataLossError
 
 Buffer = bytes | bytearray | memoryview
@@ -108,6 +110,38 @@ def decode_varint64(
     return _decode_varint(buf, pos, limit, MAX_VARINT64_BYTES, _MASK64, "varint64", path)
 
 
+def decode_varints_at(
+    u8: np.ndarray, pos: np.ndarray, limit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode one varint64 at each position ``pos`` of the byte array ``u8``, at once.
+
+    Returns ``(values as uint64, positions after them, good)``; ``good`` is False where a
+    varint reaches ``limit`` (per position) or beyond, or is longer than 64 bits (values
+    there are meaningless). ``u8`` must extend at least 10 bytes past every ``limit``
+    (zero padding), so no read leaves the array.
+    """
+    first = u8[pos]
+    value = (first & 0x7F).astype(np.uint64)
+    end = pos + 1
+    good = np.ones(pos.shape, dtype=bool)
+    rows = np.flatnonzero(first >= 0x80)
+    shift = 7
+    # One pass per byte position, over the varints still going: most are 1-3 bytes.
+    while rows.size:
+        if shift > 63:
+            good[rows] = False
+            break
+        byte = u8[end[rows]]
+        if shift == 63:
+            good[rows[byte > 1]] = False  # only one bit of a tenth byte fits in 64
+        value[rows] |= (byte & 0x7F).astype(np.uint64) << np.uint64(shift)
+        end[rows] += 1
+        rows = rows[byte >= 0x80]
+        shift += 7
+    good &= end <= limit
+    return value, end, good
+
+
 # ----------------------------------------------------------------------------- fixed
 
 
@@ -145,6 +179,7 @@ __all__ = [
     "put_varint",
     "decode_varint32",
     "decode_varint64",
+    "decode_varints_at",
     "encode_fixed32",
     "encode_fixed64",
     "decode_fixed32",

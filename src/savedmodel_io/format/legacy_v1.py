@@ -99,6 +99,11 @@ class V1Reader:
                 if ts.rank != len(shape) and not (ts.rank == 0 and not shape):
                     raise DataLossError(f"slice {ts} does not match shape {list(shape)}",
                                         path=path, key=t.name)
+                try:
+                    # A slice reaching past the tensor would be copied into a smaller box.
+                    ts.check_inside(shape)
+                except ValueError as e:
+                    raise DataLossError(str(e), path=path, key=t.name) from None
                 known.slices.append((ts, i))
 
     def read(self, name: str) -> np.ndarray:

@@ -12,9 +12,9 @@ import os
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
-import snappy
+import numpy as np
 
 from ..errors import (
     DataLossError,
@@ -113,6 +113,14 @@ class Footer(NamedTuple):
 # ----------------------------------------------------------------------------- blocks
 
 
+def _snappy() -> Any:
+    """The snappy module, imported on first use: TensorFlow never compresses its tables,
+    so most processes never need it (and it costs start-up time)."""
+    import snappy
+
+    return snappy
+
+
 def block_trailer(contents: BytesLike, compression_type: int) -> bytes:
     """The 5 bytes following a stored block: type byte and masked CRC32C."""
     type_byte = bytes((compression_type,))
@@ -176,7 +184,7 @@ def _read_block(source: ByteSource, handle: BlockHandle, limit: int | None,
                 f"snappy block claims {length} uncompressed bytes from {size} compressed "
                 f"(limit {bound})", path=path, offset=offset)
         try:
-            out: bytes = snappy.uncompress(compressed)
+            out: bytes = _snappy().uncompress(compressed)
         except Exception as e:  # snappy.UncompressError, cramjam errors
             raise DataLossError(f"corrupt snappy block: {e}", path=path,
                                 offset=offset) from None
@@ -288,7 +296,7 @@ class TableBuilder:
         contents = raw
         block_type = NO_COMPRESSION
         if self._compression == SNAPPY_COMPRESSION:
-            compressed: bytes = snappy.compress(raw)
+            compressed: bytes = _snappy().compress(raw)
             if len(compressed) < len(raw) - len(raw) // 8:
                 contents = compressed
                 block_type = SNAPPY_COMPRESSION
@@ -474,6 +482,20 @@ class TableReader:
                 last = yield from block.scan(0, lower)
             if last is not None and last > keys[i]:
                 raise self._order_error(i, last, keys[i])
+
+    def block_spans(self) -> Iterator[tuple[bytes, list[bytes], np.ndarray, np.ndarray]]:
+        """Per data block in order: (block bytes, keys, value starts, value ends).
+
+        Every entry of the table, checked as iteration checks them (see
+        :meth:`Block.spans`), with the values left in place for bulk decoding.
+        """
+        keys = self._index_keys
+        for i in range(len(keys)):
+            block = self.data_block(i)
+            found, starts, ends = block.spans(keys[i - 1] if i else None)
+            if found and found[-1] > keys[i]:
+                raise self._order_error(i, found[-1], keys[i])
+            yield block.data, found, starts, ends
 
     def _order_error(self, i: int, key: bytes, bound: bytes) -> DataLossError:
         handle = self._handles[i]

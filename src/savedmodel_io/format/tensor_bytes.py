@@ -10,8 +10,8 @@ the unavoidable one that builds the ``bytes`` objects of a string tensor).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Union
+from collections.abc import Callable, Sequence
+from typing import Any, Union
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from savedmodel_io.format import crc
 Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 - a runtime alias
 
 _U32_MAX = 0xFFFFFFFF
+_JOIN_RUN = 2048
 
 
 # ---------------------------------------------------------------- varint vectors
@@ -42,9 +43,9 @@ def encode_varints(values: np.ndarray) -> bytes:
     v = values.astype(np.uint64, copy=False).ravel()
     if v.size == 0:
         return b""
+    if int(v.max()) < 0x80:
+        return v.astype(np.uint8).tobytes()  # all one byte: the common case
     sizes = varint_sizes(v)
-    if int(sizes.max()) == 1:
-        return v.astype(np.uint8).tobytes()
     total = int(sizes.sum())
     ends = np.cumsum(sizes)
     starts = ends - sizes
@@ -68,7 +69,16 @@ def decode_varints(
         return np.zeros(0, dtype=np.uint64), 0
     # A varint takes at most 10 bytes, so only that much of the buffer matters.
     raw = np.frombuffer(buf, dtype=np.uint8, count=min(len(buf), 10 * count))
-    ends = np.flatnonzero(raw < 0x80)
+    if raw.size >= count and int(raw[:count].max()) < 0x80:
+        return raw[:count].astype(np.uint64), count  # all one-byte: the common case
+    # Look for the ends of the varints in a growing prefix, not in all 10 * count bytes
+    # (whose tail is usually string data, full of bytes that look like ends).
+    span = min(raw.size, 2 * count + 64)
+    while True:
+        ends = np.flatnonzero(raw[:span] < 0x80)
+        if ends.size >= count or span == raw.size:
+            break
+        span = min(raw.size, 2 * span)
     if ends.size < count:
         raise DataLossError(
             f"string lengths end early: wanted {count} varints, found {ends.size}",
@@ -126,12 +136,21 @@ def decode_fixed(
     return arr
 
 
-def _byteswapped(arr: np.ndarray, npd: np.dtype) -> np.ndarray:
+def _swap_unit(npd: np.dtype) -> np.dtype:
     # Swap within units of the element's scalar size: complex numbers swap their real
     # and imaginary halves separately; structured and ml_dtypes types swap as integers.
-    unit = npd.itemsize // 2 if npd.kind == "c" else npd.itemsize
-    swapped: np.ndarray = arr.view(np.dtype(f"u{unit}")).byteswap().view(npd)
+    return np.dtype(f"u{npd.itemsize // 2 if npd.kind == 'c' else npd.itemsize}")
+
+
+def _byteswapped(arr: np.ndarray, npd: np.dtype) -> np.ndarray:
+    swapped: np.ndarray = arr.view(_swap_unit(npd)).byteswap().view(npd)
     return swapped
+
+
+def byteswap_inplace(arr: np.ndarray) -> None:
+    """Reverse the byte order of every element of the contiguous array ``arr``, in place."""
+    if arr.dtype.itemsize > 1:
+        arr.reshape(-1).view(_swap_unit(arr.dtype)).byteswap(inplace=True)
 
 
 # ---------------------------------------------------------------- strings
@@ -151,14 +170,47 @@ def _length_crc(lengths: np.ndarray, big_endian: bool = False) -> int:
 
 def encode_strings(elements: list[bytes]) -> tuple[list[Buffer], int, int]:
     """(chunks to write, total size, masked crc) of a string tensor."""
-    lengths = np.fromiter((len(e) for e in elements), dtype=np.uint64, count=len(elements))
+    lengths = np.fromiter(map(len, elements), dtype=np.uint64, count=len(elements))
+    return _encode_strings(lengths, _join_runs(elements))
+
+
+def encode_string_array(array: np.ndarray) -> tuple[list[Buffer], int, int]:
+    """:func:`encode_strings` of the elements of a string tensor, in C where it can be.
+
+    An object array of bytes is joined with no type check per element: the join refuses
+    whatever is not bytes-like, and lengths that do not add up to the joined size (a
+    memoryview of wider items, say) are caught too; either way the elements then go
+    through :func:`savedmodel_io.dtypes.as_bytes_list`, which encodes ``str`` as UTF-8 and
+    reports anything else.
+    """
+    if array.dtype == object:
+        elements = array.ravel().tolist()
+        try:
+            body = _join_runs(elements)
+            lengths = np.fromiter(map(len, elements), dtype=np.uint64, count=len(elements))
+        except TypeError:
+            pass
+        else:
+            if int(lengths.sum()) == sum(map(len, body)):
+                return _encode_strings(lengths, body)
+    return encode_strings(dtypes.as_bytes_list(array))
+
+
+def _join_runs(elements: list[Any]) -> list[bytes]:
+    # Joined in runs: one join of a million small strings spends more time on its
+    # bookkeeping (a buffer record per element) than on copying.
+    return [b"".join(elements[i:i + _JOIN_RUN]) for i in range(0, len(elements), _JOIN_RUN)]
+
+
+def _encode_strings(lengths: np.ndarray, body: list[bytes]) -> tuple[list[Buffer], int, int]:
     header = encode_varints(lengths)
     length_crc = _length_crc(lengths)
     masked = crc.mask(length_crc).to_bytes(4, "little")
-    body = b"".join(elements)
-    c = crc.extend(crc.extend(length_crc, masked), body)
-    size = len(header) + 4 + len(body)
-    return [header, masked, body], size, crc.mask(c)
+    c = crc.extend(length_crc, masked)
+    for run in body:
+        c = crc.extend(c, run)
+    size = len(header) + 4 + sum(map(len, body))
+    return [header, masked, *body], size, crc.mask(c)
 
 
 def decode_strings(
@@ -169,8 +221,9 @@ def decode_strings(
     big_endian: bool = False,
     path: str | None = None,
     key: str | bytes | None = None,
-) -> tuple[list[bytes], int]:
-    """Parse a string tensor's bytes: (elements, unmasked crc of the whole encoding)."""
+) -> tuple[np.ndarray, int]:
+    """Parse a string tensor's bytes: (flat object array of the elements, unmasked crc of
+    the whole encoding)."""
     mv = memoryview(data)
     if len(mv) < count + 4:
         # Each element needs at least one length byte: a huge declared shape is refused
@@ -198,16 +251,72 @@ def decode_strings(
             f"string lengths add up to {total} bytes but the entry holds "
             f"{len(mv) - start} after the lengths", path=path, key=key,
         )
-    blob = bytes(mv[start:])
-    bounds = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(lengths.astype(np.int64), out=bounds[1:])
-    b = bounds.tolist()
-    out = [blob[b[i]:b[i + 1]] for i in range(count)]
-    c = crc.extend(crc.extend(length_crc, mv[used:used + 4]), blob) if verify else 0
+    body = mv[start:]
+    out = split_elements(body, lengths.astype(np.int64))
+    c = crc.extend(crc.extend(length_crc, mv[used:used + 4]), body) if verify else 0
     return out, c
 
 
-def strings_to_array(elements: list[bytes], shape: Sequence[int]) -> np.ndarray:
+# np.strings.slice (numpy >= 2.3) cuts fixed-width strings to per-element lengths in C.
+_strings_slice: Callable[..., np.ndarray] | None = getattr(
+    getattr(np, "strings", None), "slice", None)
+# Scratch space split_elements may use for its byte matrix, at least.
+_MATRIX_BYTES = 16 << 20
+_MAX_WIDTH = 1024  # longer elements are cut out one by one
+
+
+def split_elements(body: Buffer, lengths: np.ndarray) -> np.ndarray:
+    """Cut ``body`` into consecutive elements of ``lengths``: a flat object array of bytes.
+
+    Slicing a million ``bytes`` objects out one at a time is slow in Python; instead the
+    elements are gathered as fixed-width numpy strings (a strided view of the body: one
+    copy), cut to length, and numpy makes the ``bytes`` objects in C. Fixed-width strings
+    drop trailing zero bytes, so elements that really end in one are cut out again by
+    slicing, as are elements wider than the matrix.
+    """
+    n = len(lengths)
+    out = np.empty(n, dtype=object)
+    if n == 0:
+        return out
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    longest = int(lengths.max())
+    if longest == 0:
+        out[:] = [b""] * n
+        return out
+    width = min(longest, _MAX_WIDTH, max(_MATRIX_BYTES, 4 * int(ends[-1])) // n)
+    src = np.frombuffer(body, dtype=np.uint8)
+    slow = np.flatnonzero(lengths > width) if width < longest else np.zeros(0, np.int64)
+    if width:
+        padded = np.zeros(src.size + width, dtype=np.uint8)
+        padded[:src.size] = src
+        # Element i of this view is padded[i:i + width].
+        windows = np.ndarray((src.size + 1,), dtype=f"S{width}", buffer=padded.data,
+                             strides=(1,))
+        fixed = windows[starts]
+        clipped = np.minimum(lengths, width)
+        if _strings_slice is not None:
+            fixed = _strings_slice(fixed, 0, clipped)
+        else:  # numpy < 2.3: zero the bytes past each element by hand
+            rows = fixed.view(np.uint8).reshape(n, width)
+            np.multiply(rows, np.arange(width) < clipped[:, None], out=rows)
+        out = fixed.astype(object)
+        last = padded[np.maximum(starts + clipped - 1, 0)]
+        zero_ended = np.flatnonzero((lengths > 0) & (lengths <= width) & (last == 0))
+        slow = np.union1d(slow, zero_ended) if zero_ended.size else slow
+    else:
+        slow = np.arange(n)
+    if slow.size:
+        blob = memoryview(body)
+        for i, a, b in zip(slow.tolist(), starts[slow].tolist(), ends[slow].tolist(),
+                           strict=True):
+            out[i] = bytes(blob[a:b])
+    return out
+
+
+def strings_to_array(elements: list[bytes] | np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    if isinstance(elements, np.ndarray):
+        return elements.reshape(tuple(shape))
     arr = np.empty(len(elements), dtype=object)
     arr[:] = elements
     return arr.reshape(tuple(shape))
