@@ -9,8 +9,6 @@ temporary name, so the merged checkpoint appears only when it is complete.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Sequence
 
 from savedmodel_io import fileio
@@ -32,7 +30,7 @@ def merge_bundles(prefixes: Sequence[str], merged_prefix: str, *, delete_old_dir
         prefixes = [p for p in prefixes if fileio.exists(index_filename(p))]
     if not prefixes:
         raise InvalidArgumentError("merge_bundles needs at least one input bundle")
-    parent = os.path.dirname(merged_prefix)
+    parent = fileio.dirname(merged_prefix)
     if parent:
         fileio.make_dir(parent)
     merged: dict[bytes, BundleEntry] = {}
@@ -78,10 +76,9 @@ def merge_bundles(prefixes: Sequence[str], merged_prefix: str, *, delete_old_dir
     for prefix in prefixes:
         fileio.remove(index_filename(prefix))
         if delete_old_dirs:
-            d = os.path.dirname(prefix)
+            d = fileio.dirname(prefix)
             if d != parent:
-                with contextlib.suppress(OSError):
-                    os.rmdir(d)
+                fileio.remove_dir(d)
 
 
 __all__ = ["merge_bundles"]

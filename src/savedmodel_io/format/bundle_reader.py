@@ -16,13 +16,13 @@ from __future__ import annotations
 import mmap as _mmap
 import os
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import compress
 from types import TracebackType
 
 import numpy as np
 
-from savedmodel_io import dtypes
+from savedmodel_io import dtypes, remote
 from savedmodel_io.dtypes import DataType
 from savedmodel_io.errors import (
     DataLossError,
@@ -41,7 +41,7 @@ from savedmodel_io.format.bundle_entry import (
 )
 from savedmodel_io.format.entry_batch import EntryBatch, decode_batch
 from savedmodel_io.format.slices import TensorSlice, intersect, slice_key
-from savedmodel_io.format.source import ByteSource, FileSource
+from savedmodel_io.format.source import ByteSource, open_source
 from savedmodel_io.format.table import TableReader
 
 _NUMPY_DTYPES: dict[DataType, np.dtype] = {}
@@ -118,7 +118,7 @@ class BundleReader:
         self.use_mmap = mmap
         try:
             self._table = TableReader.open(self.index_path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotFoundError):
             raise NotFoundError("no checkpoint index here (is the prefix right?)",
                                 path=self.index_path) from None
         except OSError as e:
@@ -236,8 +236,8 @@ class BundleReader:
         if src is None:
             path = self._shard_path(shard_id)
             try:
-                src = FileSource.open(path)
-            except FileNotFoundError:
+                src = open_source(path)
+            except (FileNotFoundError, NotFoundError):
                 raise NotFoundError("data file of the checkpoint is missing",
                                     path=path, key=key) from None
             except OSError as e:
@@ -339,6 +339,46 @@ class BundleReader:
         if self._byteswap:
             tensor_bytes.byteswap_inplace(out)
         return out
+
+    def read_many(self, keys: Iterable[str | bytes], *, batch_bytes: int = 256 << 20
+                  ) -> dict[bytes, np.ndarray]:
+        """Several tensors, keyed as bytes. From remote data files their byte ranges are
+        fetched together, about ``batch_bytes`` at a time: neighbouring ranges in one
+        request, several data files in parallel. Locally this is :meth:`read` in a loop."""
+        ks = list(dict.fromkeys(_as_key(k) for k in keys))
+        out: dict[bytes, np.ndarray] = {}
+        start = 0
+        while start < len(ks):
+            stop, total = start, 0
+            wanted: dict[int, list[tuple[int, int]]] = {}
+            while stop < len(ks) and (stop == start or total < batch_bytes):
+                e = self.entry(ks[stop])
+                stored = [self.entry(slice_key(ks[stop], s)) for s in e.slices] or [e]
+                for s in stored:
+                    wanted.setdefault(s.shard_id, []).append((s.offset, s.size))
+                    total += s.size
+                stop += 1
+            self._prefetch(wanted, ks[start])
+            try:
+                for k in ks[start:stop]:
+                    out[k] = self.read(k)
+            finally:
+                for src in self._shards.values():
+                    if isinstance(src, remote.RemoteSource):
+                        src.release()
+            start = stop
+        return out
+
+    def _prefetch(self, wanted: dict[int, list[tuple[int, int]]], key: bytes) -> None:
+        """Fetch byte ranges of remote data files together (local files need nothing)."""
+        jobs = []
+        for shard_id, ranges in wanted.items():
+            src = self._source(shard_id, key)
+            if isinstance(src, remote.RemoteSource):
+                # A range past the end is left for read() to report, naming its tensor.
+                jobs.append((src, [(o, n) for o, n in ranges if o + n <= src.size]))
+        if jobs:
+            remote.fetch(jobs)
 
     def read_slice(self, key: str | bytes, tensor_slice: TensorSlice) -> np.ndarray:
         """Part of a tensor: works on partitioned and ordinary tensors alike."""

@@ -17,7 +17,6 @@ which costs the time to put every byte on the disk::
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from types import TracebackType
@@ -27,7 +26,7 @@ import numpy as np
 
 from savedmodel_io import fileio
 from savedmodel_io.dtypes import DataType, as_bytes_list, to_tensor
-from savedmodel_io.errors import InvalidArgumentError
+from savedmodel_io.errors import InvalidArgumentError, SavedModelIOError
 from savedmodel_io.format import crc, tensor_bytes
 from savedmodel_io.format.bundle_entry import (
     BundleEntry,
@@ -55,15 +54,18 @@ class BundleWriter:
             raise InvalidArgumentError(f"data_alignment must be >= 1, got {data_alignment}")
         self._alignment = data_alignment
         self._durable = durable
-        parent = os.path.dirname(self.prefix)
+        parent = fileio.dirname(self.prefix)
         if parent:
             fileio.make_dir(parent)
         self._data_path = data_filename(self.prefix, 0, 1)
-        self._tmp_data = fileio.temp_name(self._data_path)
-        try:
-            self._file = open(self._tmp_data, "xb", buffering=_WRITE_BUFFER)  # noqa: SIM115
-        except OSError as e:
-            raise fileio.os_error(e, self._data_path, "create the data file") from e
+        if fileio.is_remote(self.prefix):
+            # No rename there: each file is uploaded under its final name, data first and
+            # the index (the commit point) last. First clear the old index at this prefix
+            # and whatever an interrupted save of it left.
+            remove_partial_bundle(self.prefix)
+        self._writer = fileio.AtomicWriter(self._data_path, durable=durable,
+                                           buffering=_WRITE_BUFFER)
+        self._file = self._writer.file
         self._offset = 0
         self._entries: dict[bytes, BundleEntry] = {}
         self._done = False
@@ -129,8 +131,10 @@ class BundleWriter:
             pad = (-size) % self._alignment
             if pad:
                 self._file.write(b"\0" * pad)
-        except OSError as e:
+        except (OSError, SavedModelIOError) as e:
             self.abort()
+            if isinstance(e, SavedModelIOError):
+                raise
             raise fileio.os_error(e, self._data_path, "write tensor data") from e
         self._offset += size + pad
         return entry
@@ -138,15 +142,11 @@ class BundleWriter:
     # -------------------------------------------------------------- finishing
 
     def finish(self) -> None:
-        """Commit: rename the data file into place, then write the index."""
+        """Commit: put the data file in place, then write the index."""
         if self._done:
             return
         try:
-            self._file.flush()
-            if self._durable:
-                os.fsync(self._file.fileno())
-            self._file.close()
-            fileio.rename(self._tmp_data, self._data_path)
+            self._writer.commit()
             with fileio.atomic_open(index_filename(self.prefix),
                                     durable=self._durable) as f:
                 write_index(f, BundleHeader(num_shards=1), self._entries)
@@ -158,9 +158,7 @@ class BundleWriter:
     def abort(self) -> None:
         """Drop everything written so far; nothing that looks like a checkpoint remains."""
         self._done = True
-        with contextlib.suppress(OSError):
-            self._file.close()
-        fileio.remove(self._tmp_data)
+        self._writer.abort()
 
     def __enter__(self) -> BundleWriter:
         return self
@@ -171,6 +169,16 @@ class BundleWriter:
             self.finish()
         else:
             self.abort()
+
+
+def remove_partial_bundle(prefix: str) -> None:
+    """Delete ``prefix.index`` (first: it is the commit point), then every data file of
+    ``prefix`` and unfinished uploads to them: what an interrupted save that wrote in
+    place may have left, cleared before writing there again."""
+    fileio.remove(index_filename(prefix))
+    for p in fileio.glob(prefix + ".data-?????-of-?????"):
+        fileio.remove(p)
+    fileio.abort_uploads(prefix + ".")
 
 
 def write_index(f: Any, header: BundleHeader, entries: dict[bytes, BundleEntry]) -> None:
@@ -190,4 +198,4 @@ def write_bundle(prefix: str, tensors: dict[str, Any] | Sequence[tuple[str, Any]
             w.add(k, v)
 
 
-__all__ = ["BundleWriter", "write_bundle", "write_index", "as_key"]
+__all__ = ["BundleWriter", "write_bundle", "write_index", "as_key", "remove_partial_bundle"]

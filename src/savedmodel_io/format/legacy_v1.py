@@ -8,16 +8,21 @@ a file pattern like ``model.ckpt-?????-of-00002``.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from savedmodel_io import dtypes, fileio, tensor_proto
 from savedmodel_io.dtypes import DataType
-from savedmodel_io.errors import DataLossError, NotFoundError, UnimplementedError
+from savedmodel_io.errors import (
+    DataLossError,
+    NotFoundError,
+    SavedModelIOError,
+    UnimplementedError,
+)
 from savedmodel_io.format.bundle_entry import decode_shape, decode_slice
 from savedmodel_io.format.slices import TensorSlice, intersect, slice_key
+from savedmodel_io.format.source import open_source
 from savedmodel_io.format.table import TableReader
 from savedmodel_io.protos import saved_tensor_slice_pb2, tensor_pb2
 
@@ -45,13 +50,11 @@ def _parse(data: bytes | memoryview, path: str, key: bytes
 def looks_like_v1(path: str) -> bool:
     """True if ``path`` names one table file (the V1 layout) rather than a bundle prefix."""
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            if f.tell() < 48:
+        with open_source(path) as src:
+            if src.size < 48:
                 return False
-            f.seek(-8, os.SEEK_END)
-            return f.read(8) == bytes.fromhex("57fb808b247547db")
-    except OSError:
+            return bytes(src.read_at(src.size - 8, 8)) == bytes.fromhex("57fb808b247547db")
+    except (OSError, SavedModelIOError):
         return False
 
 

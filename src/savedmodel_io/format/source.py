@@ -11,7 +11,9 @@ import os
 import threading
 from typing import IO, Any, Protocol, runtime_checkable
 
+from .. import fileio
 from ..errors import DataLossError, InvalidArgumentError
+from ..remote import RemoteSource
 
 BytesLike = bytes | bytearray | memoryview
 
@@ -97,7 +99,7 @@ class FileSource:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> FileSource:
         """Open a local file for reading; :meth:`close` (or ``with``) closes it."""
-        f = open(path, "rb")  # closed by close()
+        f = fileio.open_local(path)  # closed by close()
         try:
             src = cls(f, os.fspath(path))
         except BaseException:
@@ -162,4 +164,17 @@ class FileSource:
         self.close()
 
 
-__all__ = ["ByteSource", "BytesSource", "FileSource", "check_range"]
+def open_source(path: str | os.PathLike[str], *, tail: int = 0, readahead: int = 0
+                ) -> FileSource | RemoteSource:
+    """A byte source over a local path or an fsspec URL; ``close()`` releases it.
+
+    ``tail`` and ``readahead`` shape remote reads (see
+    :class:`~savedmodel_io.remote.RemoteSource`); local files ignore them.
+    """
+    p = os.fspath(path)
+    if fileio.is_remote(p):
+        return fileio.open_remote(p, tail=tail, readahead=readahead)
+    return FileSource.open(p)
+
+
+__all__ = ["ByteSource", "BytesSource", "FileSource", "check_range", "open_source"]

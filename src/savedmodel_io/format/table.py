@@ -22,6 +22,7 @@ from ..errors import (
     InvalidArgumentError,
     UnimplementedError,
 )
+from ..remote import INDEX_READAHEAD, INDEX_TAIL
 from . import crc
 from .block import Block, BlockBuilder
 from .coding import (
@@ -33,7 +34,7 @@ from .coding import (
     encode_fixed64,
     put_varint,
 )
-from .source import ByteSource, BytesSource, FileSource
+from .source import ByteSource, BytesSource, open_source
 
 BytesLike = bytes | bytearray | memoryview
 
@@ -394,8 +395,12 @@ class TableReader:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], **kwargs: int | None) -> TableReader:
-        """Open a local table file; close it with :meth:`close` or ``with``."""
-        source = FileSource.open(path)
+        """Open a table file (local path or URL); close it with :meth:`close` or ``with``.
+
+        Remotely the first read takes the file's tail (footer and index block in one
+        request) and block reads fetch a little ahead.
+        """
+        source = open_source(path, tail=INDEX_TAIL, readahead=INDEX_READAHEAD)
         try:
             reader = cls(source, **kwargs)  # type: ignore[arg-type]
         except BaseException:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 
+from savedmodel_io import fileio
 from savedmodel_io.errors import InvalidArgumentError
 from savedmodel_io.protos import meta_graph_pb2
 from savedmodel_io.saved_model import constants
@@ -69,11 +70,15 @@ def resolve_asset_path(export_dir: str, filename: str, *, tensor_name: str = "",
         raise refuse("is absolute")
     if ".." in re.split(r"[\\/]", filename):
         raise refuse("climbs out with '..'")
-    assets_dir = os.path.join(os.path.abspath(export_dir), constants.ASSETS_DIRECTORY)
-    full = os.path.normpath(os.path.join(assets_dir, filename))
+    # fileio's path functions keep URLs (s3://bucket/export/assets/...) as URLs.
+    assets_dir = fileio.join(fileio.abspath(export_dir), constants.ASSETS_DIRECTORY)
+    full = fileio.normpath(fileio.join(assets_dir, filename))
     if not _inside(full, assets_dir) or full == assets_dir:
         raise refuse("is not a file inside the assets directory")
-    if not _inside(os.path.realpath(full), os.path.realpath(assets_dir)):
+    # Resolve symlinks against the export directory's real ``assets``: a symlinked assets
+    # directory (``assets -> /etc``) would otherwise carry its own "inside" with it.
+    real_assets = fileio.join(fileio.realpath(export_dir), constants.ASSETS_DIRECTORY)
+    if not _inside(fileio.realpath(full), real_assets):
         raise refuse("is a symlink (or under one) that points outside the assets "
                      "directory")
     return full

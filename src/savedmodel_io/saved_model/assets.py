@@ -13,14 +13,13 @@ as TensorFlow's ``SavedModelBuilder`` does::
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from savedmodel_io import fileio
 from savedmodel_io.dtypes import DataType
-from savedmodel_io.errors import InvalidArgumentError, NotFoundError, SavedModelIOError
+from savedmodel_io.errors import InvalidArgumentError, NotFoundError
 from savedmodel_io.protos import any_pb2, meta_graph_pb2
 from savedmodel_io.saved_model import constants
 
@@ -127,18 +126,12 @@ def copy_assets(plan: Iterable[AssetFile], export_dir: str, copied: set[str]) ->
         sources[asset.filename] = asset.source  # the last source of a name wins, as in TF
     if not sources:
         return
-    assets_dir = os.path.join(export_dir, constants.ASSETS_DIRECTORY)
+    assets_dir = fileio.join(export_dir, constants.ASSETS_DIRECTORY)
     fileio.make_dir(assets_dir)
     for filename, source in sources.items():
         if filename in copied:
             continue
-        target = os.path.join(assets_dir, filename)
-        try:
-            shutil.copyfile(source, target)
-        except OSError as e:
-            if isinstance(e, SavedModelIOError):
-                raise
-            raise fileio.os_error(e, source, f"copy asset to {target}") from e
+        fileio.copy_file(source, fileio.join(assets_dir, filename))
         copied.add(filename)
 
 

@@ -63,6 +63,12 @@ _EXISTS_MESSAGE = ("Export directory {} already exists, and isn't empty. Please 
 
 def _refuse_existing(export_dir: str) -> None:
     """TensorFlow's rule: the export directory may exist only as an empty directory."""
+    if fileio.is_remote(export_dir):
+        # Object stores: an "empty directory" is a prefix with nothing under it.
+        if fileio.exists(export_dir) and (not fileio.is_dir(export_dir)
+                                          or fileio.list_dir(export_dir)):
+            raise AlreadyExistsError(_EXISTS_MESSAGE.format(export_dir))
+        return
     if not os.path.lexists(export_dir):
         return
     if not os.path.isdir(export_dir):
@@ -105,6 +111,12 @@ class SavedModelBuilder:
     # ------------------------------------------------------------ staging directory
 
     def _stage(self) -> str:
+        if self._staging is None and fileio.is_remote(self._export_dir):
+            # No directory rename on remote stores: write in place; saved_model.pb,
+            # written last by save(), is what makes it a SavedModel.
+            fileio.make_dirs(self._export_dir)
+            self._staging = self._export_dir
+            self._cleanup = weakref.finalize(self, fileio.remove_tree, self._export_dir)
         if self._staging is None:
             parent = os.path.dirname(os.path.abspath(self._export_dir))
             fileio.make_dirs(parent)
@@ -336,12 +348,12 @@ class SavedModelBuilder:
         to_write = self._with_values(items, variables)
         try:
             staging = self._stage()
-            variables_dir = os.path.join(staging, constants.VARIABLES_DIRECTORY)
+            variables_dir = fileio.join(staging, constants.VARIABLES_DIRECTORY)
             fileio.make_dir(variables_dir)
             self._export(graph, tag_list, signatures, plan, op, bool(items), saver,
                          clear_devices, strip_default_attrs)
             if to_write:
-                prefix = os.path.join(variables_dir, constants.VARIABLES_FILENAME)
+                prefix = fileio.join(variables_dir, constants.VARIABLES_FILENAME)
                 Saver(to_write, sharded=True, allow_empty=True).save(
                     prefix, write_meta_graph=False, write_state=False)
         except BaseException:
@@ -411,10 +423,11 @@ class SavedModelBuilder:
             else:
                 name = constants.SAVED_MODEL_FILENAME_PB
                 data = self._saved_model.SerializeToString(deterministic=True)
-            fileio.atomic_write_bytes(os.path.join(staging, name), data)
+            fileio.atomic_write_bytes(fileio.join(staging, name), data)
             if not as_text and write_fingerprint_file:
                 write_fingerprint(staging)
-            self._publish(staging)
+            if staging != self._export_dir:  # remote exports were written in place
+                self._publish(staging)
         except BaseException:
             self._discard("failed while saving (nothing was left behind)")
             raise
@@ -422,7 +435,7 @@ class SavedModelBuilder:
         if self._cleanup is not None:
             self._cleanup.detach()
         self._staging = None
-        return os.path.join(self._export_dir, name)
+        return fileio.join(self._export_dir, name)
 
     def _publish(self, staging: str) -> None:
         _refuse_existing(self._export_dir)

@@ -53,7 +53,7 @@ Tags = Iterable[str] | str | None
 
 
 def _join(export_dir: PathLike, *names: str) -> str:
-    return os.path.join(os.fspath(export_dir), *names)
+    return fileio.join(os.fspath(export_dir), *names)
 
 
 def variables_path(export_dir: PathLike) -> str:
@@ -311,7 +311,7 @@ class LoadedSavedModel:
     def __init__(self, export_dir: PathLike, saved_model: saved_model_pb2.SavedModel,
                  meta_graph_def: meta_graph_pb2.MetaGraphDef,
                  import_scope: str | None = None, *, source: str = "") -> None:
-        self.export_dir = os.path.abspath(os.fspath(export_dir))
+        self.export_dir = fileio.abspath(os.fspath(export_dir))
         self.saved_model = saved_model
         self.meta_graph_def = meta_graph_def
         self.import_scope = import_scope

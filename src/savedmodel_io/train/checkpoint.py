@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,13 +28,18 @@ import numpy as np
 
 from savedmodel_io import fileio
 from savedmodel_io.dtypes import DataType, from_numpy_dtype
-from savedmodel_io.errors import InvalidArgumentError, NotFoundError
+from savedmodel_io.errors import InvalidArgumentError, NotFoundError, SavedModelIOError
 from savedmodel_io.format.bundle_entry import index_filename, sharded_filename
 from savedmodel_io.format.bundle_merge import merge_bundles
 from savedmodel_io.format.bundle_writer import BundleWriter
 from savedmodel_io.train import object_graph as og
 from savedmodel_io.train.checkpoint_reader import CheckpointReader, load_checkpoint
-from savedmodel_io.train.checkpoint_state import update_checkpoint_state
+from savedmodel_io.train.checkpoint_state import (
+    remove_orphans,
+    remove_temporaries,
+    state_path,
+    update_checkpoint_state,
+)
 from savedmodel_io.train.variable import Variable
 
 SAVE_COUNTER = "save_counter"
@@ -316,9 +320,20 @@ class Checkpoint(og.Trackable):
         """Write a checkpoint at ``file_prefix`` (no numbering, no state file)."""
         prefix = os.fspath(file_prefix)
         sg = og.serialize_object_graph(self)
+        if fileio.is_remote(prefix):
+            # No rename there: write in place; the index, written last, commits.
+            with BundleWriter(prefix) as w:
+                for key, value, dtype in sg.tensors:
+                    w.add(key, value, dtype)
+                w.add(og.OBJECT_GRAPH_KEY,
+                      np.array(sg.proto.SerializeToString(), dtype=object))
+            return prefix
         temp_dir = prefix + "_temp"
-        shard = sharded_filename(os.path.join(temp_dir, "part"), 0, 1)
-        created = not fileio.exists(temp_dir)
+        shard = sharded_filename(fileio.join(temp_dir, "part"), 0, 1)
+        # What an interrupted write of this prefix left: its work area, index temporaries.
+        fileio.remove_tree(temp_dir)
+        remove_temporaries(index_filename(prefix))
+        existed = fileio.exists(index_filename(prefix))
         try:
             fileio.make_dirs(temp_dir)
             with BundleWriter(shard) as w:
@@ -330,9 +345,10 @@ class Checkpoint(og.Trackable):
         except BaseException:
             fileio.remove(index_filename(shard))
             fileio.remove(sharded_filename(shard + ".data", 0, 1))
-            if created:
-                with contextlib.suppress(OSError):
-                    os.rmdir(temp_dir)
+            fileio.remove_dir(temp_dir)
+            if not existed:  # data files already moved into place, with no index
+                for f in fileio.glob(prefix + ".data-?????-of-?????"):
+                    fileio.remove(f)
             raise
         return prefix
 
@@ -342,12 +358,15 @@ class Checkpoint(og.Trackable):
         counter = self.save_counter
         old = np.array(counter.value, copy=True)
         counter.assign(old + 1)
+        save_dir = fileio.dirname(prefix) or "."
+        numbered = f"{prefix}-{int(counter.value)}"
         try:
-            path = self.write(f"{prefix}-{int(counter.value)}")
+            remove_temporaries(state_path(save_dir))
+            remove_orphans(numbered)
+            path = self.write(numbered)
         except BaseException:
             counter.assign(old)
             raise
-        save_dir = os.path.dirname(prefix) or "."
         update_checkpoint_state(save_dir, path, [path], save_relative_paths=True)
         return path
 
@@ -369,7 +388,7 @@ class Checkpoint(og.Trackable):
         return self._restore(os.fspath(save_path))
 
     def _restore(self, path: str) -> CheckpointLoadStatus:
-        sm_vars = os.path.join(path, "variables", "variables")
+        sm_vars = fileio.join(path, "variables", "variables")
         if fileio.is_dir(path) and fileio.exists(index_filename(sm_vars)):
             path = sm_vars
         with load_checkpoint(path) as reader:
@@ -552,7 +571,8 @@ def remove_checkpoint(prefix: str) -> None:
         fileio.remove(f)
     temp = prefix + "_temp"
     if fileio.is_dir(temp):
-        shutil.rmtree(temp, ignore_errors=True)
+        with contextlib.suppress(SavedModelIOError):
+            fileio.remove_tree(temp)
 
 
 __all__ = [

@@ -29,7 +29,14 @@ from savedmodel_io import fileio
 from savedmodel_io.errors import InvalidArgumentError
 from savedmodel_io.format.bundle_entry import index_filename
 from savedmodel_io.train.checkpoint import Checkpoint
-from savedmodel_io.train.checkpoint_state import get_checkpoint_state, update_checkpoint_state
+from savedmodel_io.train.checkpoint_reader import checkpoint_exists
+from savedmodel_io.train.checkpoint_state import (
+    get_checkpoint_state,
+    remove_orphans,
+    remove_temporaries,
+    state_path,
+    update_checkpoint_state,
+)
 
 
 def _as_int(value: Any) -> int:
@@ -60,7 +67,7 @@ class CheckpointManager:
         self._max_to_keep = max_to_keep
         self._keep_checkpoint_every_n_hours = keep_checkpoint_every_n_hours
         self._directory = os.fspath(directory)
-        self._checkpoint_prefix = os.path.join(self._directory, checkpoint_name)
+        self._checkpoint_prefix = fileio.join(self._directory, checkpoint_name)
         self._init_fn = init_fn
         self._step_counter = step_counter
         self._checkpoint_interval = checkpoint_interval
@@ -84,6 +91,8 @@ class CheckpointManager:
         stamps = list(recovered.all_model_checkpoint_timestamps) or [
             self._last_preserved_timestamp] * len(paths)
         for path, stamp in zip(paths, stamps, strict=False):
+            if not checkpoint_exists(path):
+                continue  # deleted, or half-deleted by a crash during a sweep
             stamp = min(stamp, now)
             if stamp > self._last_preserved_timestamp:
                 self._maybe_delete[path] = stamp
@@ -154,7 +163,11 @@ class CheckpointManager:
         counter = self._checkpoint.save_counter
         counter.assign(counter.value + 1)
         number = _as_int(counter if checkpoint_number is None else checkpoint_number)
-        path = self._checkpoint.write(f"{self._checkpoint_prefix}-{number}")
+        prefix = f"{self._checkpoint_prefix}-{number}"
+        # Pieces interrupted saves left: state file temporaries, half-deleted checkpoints.
+        remove_temporaries(state_path(self._directory))
+        remove_orphans(prefix)
+        path = self._checkpoint.write(prefix)
         stamp = self._clock()
         self._maybe_delete.pop(path, None)
         self._maybe_delete[path] = stamp

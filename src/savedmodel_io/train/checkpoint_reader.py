@@ -12,7 +12,7 @@ key to array that reads a tensor only when asked::
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 
 import numpy as np
@@ -80,6 +80,20 @@ class CheckpointReader(Mapping[str, np.ndarray]):
         value: np.ndarray = self._v1.read(name)
         return value
 
+    def get_tensors(self, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """Several tensors by name (all when ``names`` is None). From a remote checkpoint
+        they are fetched together: neighbouring byte ranges in one request, data files in
+        parallel."""
+        wanted = list(self._shapes) if names is None else list(names)
+        for name in wanted:
+            if name not in self._shapes:
+                raise NotFoundError("key not found in checkpoint", path=self.prefix, key=name)
+        if self._bundle is None:
+            return {name: self.get_tensor(name) for name in wanted}
+        keys = {name: name.encode("utf-8", "surrogateescape") for name in wanted}
+        got = self._bundle.read_many(keys.values())
+        return {name: got[key] for name, key in keys.items()}
+
     def get_slice(self, name: str, tensor_slice: TensorSlice | str) -> np.ndarray:
         """Part of a tensor, e.g. ``get_slice("emb", "0,100:-")`` for its first 100 rows."""
         s = parse_slice_spec(tensor_slice) if isinstance(tensor_slice, str) else tensor_slice
@@ -134,6 +148,8 @@ class CheckpointReader(Mapping[str, np.ndarray]):
 
 def _resolve(ckpt_dir_or_prefix: str | os.PathLike[str]) -> str:
     path = os.fspath(ckpt_dir_or_prefix)
+    if fileio.is_remote(path) and fileio.exists(index_filename(path)):
+        return path  # a prefix: asking costs one HEAD, where a "directory" costs a listing
     if fileio.is_dir(path):
         latest = latest_checkpoint(path)
         if latest is None:
@@ -186,11 +202,11 @@ def get_checkpoint_mtimes(prefixes: list[str]) -> list[float]:
     for p in prefixes:
         idx = index_filename(p)
         if fileio.exists(idx):
-            out.append(os.path.getmtime(idx))
+            out.append(fileio.get_mtime(idx))
             continue
         files = fileio.glob(p)
         if files:
-            out.append(max(os.path.getmtime(f) for f in files))
+            out.append(max(fileio.get_mtime(f) for f in files))
     return out
 
 

@@ -12,14 +12,23 @@ Relative paths are relative to the directory holding the file. Writes are atomic
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import re
 import warnings
 from collections.abc import Sequence
 
 from google.protobuf import text_format
 
 from savedmodel_io import fileio
-from savedmodel_io.errors import DataLossError, InvalidArgumentError, NotFoundError
+from savedmodel_io.errors import (
+    DataLossError,
+    InvalidArgumentError,
+    NotFoundError,
+    SavedModelIOError,
+)
+from savedmodel_io.format.bundle_entry import index_filename
 from savedmodel_io.protos import checkpoint_state_pb2
 
 CheckpointState = checkpoint_state_pb2.CheckpointState
@@ -66,12 +75,13 @@ def read_checkpoint_state(checkpoint_dir: str, latest_filename: str | None = Non
 
 
 def _absolutize(state: CheckpointState, checkpoint_dir: str) -> None:
-    if not os.path.isabs(state.model_checkpoint_path):
-        state.model_checkpoint_path = os.path.join(checkpoint_dir,
-                                                   state.model_checkpoint_path)
+    # fileio.isabs: a URL (gs://b/ckpt-1) is absolute too.
+    if not fileio.isabs(state.model_checkpoint_path):
+        state.model_checkpoint_path = fileio.join(checkpoint_dir,
+                                                  state.model_checkpoint_path)
     for i, p in enumerate(state.all_model_checkpoint_paths):
-        if not os.path.isabs(p):
-            state.all_model_checkpoint_paths[i] = os.path.join(checkpoint_dir, p)
+        if not fileio.isabs(p):
+            state.all_model_checkpoint_paths[i] = fileio.join(checkpoint_dir, p)
 
 
 def get_checkpoint_state(checkpoint_dir: str, latest_filename: str | None = None
@@ -141,6 +151,50 @@ def update_checkpoint_state(save_dir: str, model_checkpoint_path: str,
     fileio.atomic_write_bytes(path, format_state(state).encode("utf-8"))
 
 
+# ------------------------------------------------------------------ leftovers of crashes
+
+
+def remove_temporaries(path: str) -> None:
+    """Delete the temporary files interrupted atomic writes of ``path`` left
+    (``<path>.tempstate<random>``): the next save of the same file calls this."""
+    d, name = fileio.split(path)
+    for p in fileio.glob(fileio.join(d, glob.escape(name) + fileio.TEMP_MARKER + "*")):
+        with contextlib.suppress(SavedModelIOError):
+            fileio.remove(p)
+
+
+def remove_orphans(prefix: str) -> None:
+    """Delete the pieces interrupted saves or deletions of earlier steps left.
+
+    ``prefix`` is ``<base>-<step>``, the checkpoint about to be written. Checkpoints are
+    deleted index first, and their data files renamed into place before the index is
+    written, so a data file of ``<base>-<n>`` (n < step) with no index is a piece nothing
+    can read; so is a ``<base>-<n>_temp`` directory (a sharded save's work area) and a
+    temporary file of either. Later steps are left alone: another process may be writing
+    them.
+    """
+    m = re.fullmatch(r"(.*)-(\d+)", prefix)
+    if m is None:
+        return
+    base, step = m.group(1), int(m.group(2))
+    d, name = fileio.split(base)
+    pattern = re.compile(re.escape(name) + r"-(\d+)(_temp|\.index|\.data-\d{5}-of-\d{5})"
+                         + "(" + re.escape(fileio.TEMP_MARKER) + r"\d*)?")
+    for p in fileio.glob(fileio.join(d, glob.escape(name) + "-*")):
+        hit = pattern.fullmatch(fileio.basename(p))
+        if hit is None or int(hit.group(1)) >= step:
+            continue
+        kind, temp = hit.group(2), hit.group(3)
+        with contextlib.suppress(SavedModelIOError):
+            if kind == "_temp" and temp is None:
+                fileio.remove_tree(p)
+            elif temp is not None:
+                fileio.remove(p)
+            elif kind != ".index" and not fileio.exists(
+                    index_filename(fileio.join(d, f"{name}-{hit.group(1)}"))):
+                fileio.remove(p)
+
+
 __all__ = [
     "CheckpointState",
     "get_checkpoint_state",
@@ -150,4 +204,6 @@ __all__ = [
     "format_state",
     "make_state",
     "state_path",
+    "remove_temporaries",
+    "remove_orphans",
 ]

@@ -33,6 +33,7 @@ from savedmodel_io.dtypes import DataType, to_tensor
 from savedmodel_io.errors import (
     InvalidArgumentError,
     NotFoundError,
+    SavedModelIOError,
     UnimplementedError,
 )
 from savedmodel_io.format.bundle_entry import index_filename, sharded_filename
@@ -46,6 +47,7 @@ from savedmodel_io.train.checkpoint_reader import (
 )
 from savedmodel_io.train.checkpoint_state import (
     DEFAULT_FILENAME,
+    remove_orphans,
     state_path,
     update_checkpoint_state,
 )
@@ -249,25 +251,38 @@ class Saver:
             raise InvalidArgumentError(
                 f"'latest_filename' collides with 'save_path': '{latest_filename}' and "
                 f"'{save_path}'")
-        parent = os.path.dirname(save_path)
-        if parent and not fileio.is_dir(parent):
+        parent = fileio.dirname(save_path)
+        if parent and not fileio.is_dir_or_prefix(parent):
             raise InvalidArgumentError(
                 f"Parent directory of {save_path} doesn't exist, can't save.")
-        if not self._is_empty:
-            for v, original in self._plain.values():  # plain arrays: take today's values
-                v.assign(original)
-            self._clean_leftovers(prefix, parent, latest_filename, meta_graph_suffix)
-            self._write_bundle(prefix)
-        if write_meta_graph:
-            self.export_meta_graph(meta_graph_filename(prefix, meta_graph_suffix),
-                                   strip_default_attrs=strip_default_attrs,
-                                   save_debug_info=save_debug_info)
-        if self._is_empty:
-            return None
+        existed = not self._is_empty and checkpoint_exists(prefix)
+        listed = (list(self._last_checkpoints), list(self._to_delete))
+        try:
+            if not self._is_empty:
+                for v, original in self._plain.values():  # plain arrays: today's values
+                    v.assign(original)
+                self._clean_leftovers(prefix, parent, latest_filename, meta_graph_suffix)
+                self._write_bundle(prefix)
+            if write_meta_graph:
+                self.export_meta_graph(meta_graph_filename(prefix, meta_graph_suffix),
+                                       strip_default_attrs=strip_default_attrs,
+                                       save_debug_info=save_debug_info)
+            if self._is_empty:
+                return None
+            if write_state:
+                self._record(prefix)
+                update_checkpoint_state(parent, prefix, self.last_checkpoints,
+                                        latest_filename,
+                                        save_relative_paths=self._save_relative_paths)
+        except BaseException:
+            # A failed save (a full disk...) must not leave a checkpoint the state file does
+            # not list, nor pieces of one; an existing checkpoint of the same name is kept.
+            self._last_checkpoints, self._to_delete = listed
+            if not existed and not self._is_empty:
+                with contextlib.suppress(SavedModelIOError):
+                    remove_checkpoint(prefix, meta_graph_suffix)
+            raise
         if write_state:
-            self._record(prefix)
-            update_checkpoint_state(parent, prefix, self.last_checkpoints, latest_filename,
-                                    save_relative_paths=self._save_relative_paths)
             self._maybe_delete_old(meta_graph_suffix)
         return prefix
 
@@ -277,26 +292,28 @@ class Saver:
         for target in (index_filename(prefix), prefix + ".data-?????-of-?????",
                        meta_graph_filename(prefix, meta_graph_suffix),
                        state_path(parent, latest_filename)):
-            d, base = os.path.split(target)
+            d, base = fileio.split(target)
             pattern = _glob.escape(base).replace("[?]", "?") + fileio.TEMP_MARKER + "*"
-            for p in _glob.glob(os.path.join(_glob.escape(d), pattern)):
-                with contextlib.suppress(OSError):
-                    os.remove(p)
-        tmp_dir = os.path.dirname(self._temp_prefix(prefix))
+            for p in fileio.glob(fileio.join(d, pattern)):
+                with contextlib.suppress(SavedModelIOError):
+                    fileio.remove(p)
+        tmp_dir = fileio.dirname(self._temp_prefix(prefix))
         if self._sharded and fileio.is_dir(tmp_dir) and tmp_dir != (parent or "."):
-            for p in _glob.glob(os.path.join(_glob.escape(tmp_dir), "part-*")):
-                with contextlib.suppress(OSError):
-                    os.remove(p)
-            with contextlib.suppress(OSError):
-                os.rmdir(tmp_dir)
+            for p in fileio.glob(fileio.join(tmp_dir, "part-*")):
+                with contextlib.suppress(SavedModelIOError):
+                    fileio.remove(p)
+            fileio.remove_dir(tmp_dir)
+        remove_orphans(prefix)
 
     @staticmethod
     def _temp_prefix(prefix: str) -> str:
         return prefix + (".part" if re.match(r"^s3://.*", prefix) else "_temp/part")
 
     def _write_bundle(self, prefix: str) -> None:
-        target = sharded_filename(self._temp_prefix(prefix), 0, 1) if self._sharded \
-            else prefix
+        # Remote stores have no rename: there even a sharded save writes its one shard in
+        # place (the same bytes a one-shard merge makes).
+        sharded = self._sharded and not fileio.is_remote(prefix)
+        target = sharded_filename(self._temp_prefix(prefix), 0, 1) if sharded else prefix
         with BundleWriter(target) as w:
             for item in self._items:
                 info = item.info
@@ -305,7 +322,7 @@ class Saver:
                                 item.var.value, item.var.dtype)
                 else:
                     w.add(item.key, item.var.value, item.var.dtype)
-        if self._sharded:
+        if sharded:
             merge_bundles([target], prefix, delete_old_dirs=True)
 
     # ------------------------------------------------------------ restore
