@@ -92,16 +92,30 @@ def test_fetch_runs_parts_and_files_in_parallel(mem: str, monkeypatch: pytest.Mo
         fileio.atomic_write_bytes(p, DATA)
         paths.append(p)
     sources = [fileio.open_remote(p) for p in paths]
-    seen: set[int] = set()
     original = remote.RemoteSource._get
+    lock = threading.Lock()
+    inside = [0, 0]  # requests in flight now, most ever in flight together
+    overlapped = threading.Event()
 
     def spy(self: remote.RemoteSource, start: int, end: int) -> bytes:
-        seen.add(threading.get_ident())
-        return original(self, start, end)
+        # memory:// answers at once, so a fast first thread could take every part by
+        # itself; holding each request until a second one arrives shows whether requests
+        # really run together (a sequential fetch would only time out here).
+        with lock:
+            inside[0] += 1
+            inside[1] = max(inside)
+            if inside[0] >= 2:
+                overlapped.set()
+        overlapped.wait(timeout=2)
+        try:
+            return original(self, start, end)
+        finally:
+            with lock:
+                inside[0] -= 1
     monkeypatch.setattr(remote.RemoteSource, "_get", spy)
     remote.fetch([(s, [(0, len(DATA))]) for s in sources], part_size=256 << 10)
     assert sum(s.requests for s in sources) == 3 + 3 * 4  # sizes, then 4 parts a file
-    assert len(seen) > 1, "parts were fetched one after another"
+    assert inside[1] >= 2, "parts were fetched one after another"
     for s in sources:
         assert bytes(s.read_at(123_456, 1000)) == DATA[123_456:124_456]
 
