@@ -269,8 +269,8 @@ def split_elements(body: Buffer, lengths: np.ndarray) -> np.ndarray:
     """Cut ``body`` into consecutive elements of ``lengths``: a flat object array of bytes.
 
     Slicing a million ``bytes`` objects out one at a time is slow in Python; instead the
-    elements are gathered as fixed-width numpy strings (a strided view of the body: one
-    copy), cut to length, and numpy makes the ``bytes`` objects in C. Fixed-width strings
+    elements are gathered as fixed-width numpy strings (through a strided view of the
+    body), cut to length, and numpy makes the ``bytes`` objects in C. Fixed-width strings
     drop trailing zero bytes, so elements that really end in one are cut out again by
     slicing, as are elements wider than the matrix.
     """
@@ -286,14 +286,15 @@ def split_elements(body: Buffer, lengths: np.ndarray) -> np.ndarray:
         return out
     width = min(longest, _MAX_WIDTH, max(_MATRIX_BYTES, 4 * int(ends[-1])) // n)
     src = np.frombuffer(body, dtype=np.uint8)
-    slow = np.flatnonzero(lengths > width) if width < longest else np.zeros(0, np.int64)
-    if width:
-        padded = np.zeros(src.size + width, dtype=np.uint8)
-        padded[:src.size] = src
-        # Element i of this view is padded[i:i + width].
-        windows = np.ndarray((src.size + 1,), dtype=f"S{width}", buffer=padded.data,
+    # Elements wider than the matrix, and the last few, whose window of ``width`` bytes
+    # would run past the end of the body, are cut out one by one.
+    slow = np.flatnonzero((lengths > width) | (starts > src.size - width))
+    if width and slow.size < n:
+        # Element i of this view is body[i:i + width]: gathering rows copies only them.
+        windows = np.ndarray((src.size - width + 1,), dtype=f"S{width}", buffer=src,
                              strides=(1,))
-        fixed = windows[starts]
+        starts_in = np.minimum(starts, src.size - width)
+        fixed = windows[starts_in]
         clipped = np.minimum(lengths, width)
         if _strings_slice is not None:
             fixed = _strings_slice(fixed, 0, clipped)
@@ -301,8 +302,8 @@ def split_elements(body: Buffer, lengths: np.ndarray) -> np.ndarray:
             rows = fixed.view(np.uint8).reshape(n, width)
             np.multiply(rows, np.arange(width) < clipped[:, None], out=rows)
         out = fixed.astype(object)
-        last = padded[np.maximum(starts + clipped - 1, 0)]
-        zero_ended = np.flatnonzero((lengths > 0) & (lengths <= width) & (last == 0))
+        last = src[np.maximum(starts_in + clipped - 1, 0)]
+        zero_ended = np.flatnonzero((lengths > 0) & (last == 0))
         slow = np.union1d(slow, zero_ended) if zero_ended.size else slow
     else:
         slow = np.arange(n)

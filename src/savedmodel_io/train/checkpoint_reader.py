@@ -12,7 +12,7 @@ key to array that reads a tensor only when asked::
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 
 import numpy as np
@@ -40,12 +40,12 @@ class CheckpointReader(Mapping[str, np.ndarray]):
         if fileio.exists(index_filename(self.prefix)):
             self._bundle = BundleReader(self.prefix, verify_checksums=verify_checksums,
                                         mmap=mmap)
-            self._shapes: dict[str, list[int]] = {}
-            self._dtypes: dict[str, DataType] = {}
-            for k, e in self._bundle.entries():
-                name = k.decode("utf-8", "surrogateescape")
-                self._shapes[name] = list(e.shape)
-                self._dtypes[name] = e.dtype
+            # Columns rather than an entry object per tensor: an index of 100,000 keys
+            # lists several times faster this way.
+            keys, dtypes, shapes = self._bundle.list_tensors()
+            names = [k.decode("utf-8", "surrogateescape") for k in keys]
+            self._shapes: dict[str, Sequence[int]] = dict(zip(names, shapes, strict=True))
+            self._dtypes: dict[str, DataType] = dict(zip(names, dtypes, strict=True))
         else:
             if not fileio.glob(self.prefix):
                 raise NotFoundError(
