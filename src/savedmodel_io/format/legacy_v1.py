@@ -20,7 +20,7 @@ from savedmodel_io.errors import (
     SavedModelIOError,
     UnimplementedError,
 )
-from savedmodel_io.format.bundle_entry import decode_shape, decode_slice
+from savedmodel_io.format.bundle_entry import MAX_INT64, decode_shape, decode_slice
 from savedmodel_io.format.slices import TensorSlice, intersect, slice_key
 from savedmodel_io.format.source import open_source
 from savedmodel_io.format.table import TableReader
@@ -91,6 +91,7 @@ class V1Reader:
                 raise UnimplementedError(f"unknown dtype number {t.type}", path=path,
                                          key=t.name) from None
             shape = decode_shape(t.shape, path=path, key=t.name.encode())
+            _check_allocatable(shape, dt, path, t.name)
             known = self.tensors.get(t.name)
             if known is None:
                 known = self.tensors[t.name] = V1Tensor(t.name, dt, shape)
@@ -158,6 +159,17 @@ class V1Reader:
         for t in self._tables:
             t.close()
         self._tables.clear()
+
+
+def _check_allocatable(shape: tuple[int, ...], dtype: DataType, path: str, key: str) -> None:
+    """numpy refuses shapes whose non-zero dimensions multiply past 2^63 bytes, even when
+    another dimension is 0 (no elements at all): refuse them as corrupt first."""
+    n = dtypes.itemsize(dtype) or 8
+    for d in shape:
+        n *= max(d, 1)
+    if n > MAX_INT64:
+        raise DataLossError(f"shape {list(shape)} is too large to hold in memory",
+                            path=path, key=key)
 
 
 def _volume(shape: tuple[int, ...]) -> int:

@@ -56,6 +56,11 @@ def parse_state(text: str | bytes, path: str = "<checkpoint state>") -> Checkpoi
     if not state.model_checkpoint_path:
         raise DataLossError("checkpoint state file names no model_checkpoint_path",
                             path=path)
+    if any("\x00" in p for p in (state.model_checkpoint_path,
+                                 *state.all_model_checkpoint_paths)):
+        # No file name holds a NUL; the OS would refuse it (ValueError) further on.
+        raise DataLossError("checkpoint state file names a path with a NUL character",
+                            path=path)
     return state
 
 
