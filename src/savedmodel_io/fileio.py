@@ -130,7 +130,7 @@ def os_error(err: OSError, path: str, doing: str) -> SavedModelIOError:
         return NotFoundError(words, path=path)
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return PermissionDeniedError(words, path=path)
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+    if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return ResourceExhaustedError(words, path=path)
     if err.errno == errno.EEXIST:
         return AlreadyExistsError(words, path=path)

@@ -28,6 +28,7 @@ builder as they were; a failure while writing discards the temporary directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +44,7 @@ from savedmodel_io.errors import (
     InvalidArgumentError,
     NotFoundError,
     PathLike,
+    SavedModelIOError,
     UnimplementedError,
 )
 from savedmodel_io.graph import Graph, GraphVariable, Operation, Tensor
@@ -76,6 +78,29 @@ def _refuse_existing(export_dir: str) -> None:
                                  path=export_dir)
     if fileio.list_dir(export_dir):
         raise AlreadyExistsError(_EXISTS_MESSAGE.format(export_dir))
+
+
+def _remove_stale_staging(target: str) -> None:
+    """Delete staging directories of earlier saves of ``target`` that never finished.
+
+    A process killed mid-save cannot run its own cleanup, so its ``<export_dir>.tempstate<n>``
+    directory would stay for good. Only real directories of exactly that name pattern beside
+    ``target`` are removed; a builder saving the same export in another process at the same
+    moment would lose its staging directory, but two writers of one export fail anyway.
+    """
+    parent, name = os.path.split(target)
+    prefix = name + fileio.TEMP_MARKER
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return  # nothing to clean, or nothing we may list; the save reports real problems
+    for n in names:
+        path = os.path.join(parent, n)
+        if (n.startswith(prefix) and n[len(prefix):].isdigit()
+                and os.path.isdir(path) and not os.path.islink(path)):
+            # Best effort: a stale directory we cannot delete must not fail this save.
+            with contextlib.suppress(SavedModelIOError):
+                fileio.remove_tree(path)
 
 
 def _tags_list(tags: Iterable[str] | str) -> list[str]:
@@ -120,6 +145,7 @@ class SavedModelBuilder:
         if self._staging is None:
             parent = os.path.dirname(os.path.abspath(self._export_dir))
             fileio.make_dirs(parent)
+            _remove_stale_staging(os.path.abspath(self._export_dir))
             staging = fileio.temp_name(os.path.abspath(self._export_dir))
             fileio.make_dir(staging)
             self._staging = staging
