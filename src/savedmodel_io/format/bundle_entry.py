@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from savedmodel_io import dtypes
 from savedmodel_io.dtypes import DataType
-from savedmodel_io.errors import DataLossError, UnimplementedError
+from savedmodel_io.errors import DataLossError, InvalidArgumentError, UnimplementedError
 from savedmodel_io.format.slices import FULL, TensorSlice
 from savedmodel_io.protos import tensor_bundle_pb2, tensor_shape_pb2, tensor_slice_pb2
 from savedmodel_io.tensor_proto import proto_dtype
@@ -175,6 +175,23 @@ class BundleEntry:
             raise DataLossError(
                 f"variant tensor of {n} elements cannot fit in {self.size} bytes",
                 path=path, key=key)
+
+
+def check_allocatable(dtype: DataType, shape: Sequence[int], *, path: str | None = None,
+                      key: bytes | None = None) -> None:
+    """Refuse, as corrupt, a shape numpy cannot allocate: numpy refuses shapes whose
+    non-zero dimensions multiply past 2^63 bytes even when another dimension is 0 (no
+    elements at all). Decoding an entry allows such shapes (listing them is harmless);
+    reading one calls this first."""
+    try:
+        n = dtypes.itemsize(dtype) or 8  # strings and variants: one pointer each
+    except InvalidArgumentError:
+        n = 8  # not a tensor type at all: check_size or the reader refuses it
+    for d in shape:
+        n *= max(d, 1)
+    if n > MAX_INT64:
+        raise DataLossError(f"shape {list(shape)} is too large to hold in memory",
+                            path=path, key=key)
 
 
 def encode_shape(shape: Sequence[int], out: tensor_shape_pb2.TensorShapeProto) -> None:

@@ -36,6 +36,7 @@ from savedmodel_io.format.bundle_entry import (
     HOST_BIG_ENDIAN,
     BundleEntry,
     BundleHeader,
+    check_allocatable,
     data_filename,
     index_filename,
 )
@@ -105,6 +106,40 @@ class _Columns:
     def hidden_slice_keys(self) -> set[bytes]:
         """Keys of the stored slices of partitioned tensors (only protobuf decodes those)."""
         return {slice_key(self.keys[i], s) for i, e in self.decoded.items() for s in e.slices}
+
+
+# Overlapping slices are checked on a grid cut at their edges; past this many cells the
+# slices are refused instead (TensorFlow never writes overlapping slices).
+_MAX_GRID_CELLS = 1 << 20
+
+
+def _volume(box: Iterable[tuple[int, int]]) -> int:
+    n = 1
+    for lo, hi in box:
+        n *= hi - lo
+    return n
+
+
+def _covers(box: list[tuple[int, int]], pieces: list[list[tuple[int, int]]]) -> bool:
+    """Whether ``pieces`` (boxes inside ``box``) cover all of ``box``, in exact integers
+    and without allocating anything of the size of ``box``."""
+    overlapping = any(intersect(a, b) is not None
+                      for i, a in enumerate(pieces) for b in pieces[i + 1:])
+    if not overlapping:
+        return sum(_volume(p) for p in pieces) == _volume(box)
+    # Cut every dimension at the pieces' edges; a cell is covered when a piece holds it.
+    cuts = [sorted({lo, hi, *(p[d][0] for p in pieces), *(p[d][1] for p in pieces)})
+            for d, (lo, hi) in enumerate(box)]
+    cells = 1
+    for c in cuts:
+        cells *= len(c) - 1
+    if cells > _MAX_GRID_CELLS:
+        return False
+    mask = np.zeros([len(c) - 1 for c in cuts], dtype=bool)
+    for p in pieces:
+        mask[tuple(slice(c.index(lo), c.index(hi)) for c, (lo, hi) in zip(cuts, p,
+                                                                         strict=True))] = True
+    return bool(mask.all())
 
 
 class BundleReader:
@@ -307,6 +342,7 @@ class BundleReader:
         return self._read_entry(k, e)
 
     def _read_entry(self, k: bytes, e: BundleEntry) -> np.ndarray:
+        check_allocatable(e.dtype, e.shape, path=self.prefix, key=k)
         if e.dtype == DataType.DT_STRING:
             elems, c = tensor_bytes.decode_strings(
                 self._raw(e, k), e.num_elements, verify=self.verify_checksums,
@@ -396,27 +432,20 @@ class BundleReader:
         return copied
 
     def _assemble(self, k: bytes, e: BundleEntry, box: list[tuple[int, int]]) -> np.ndarray:
-        """Fill the region ``box`` of partitioned tensor ``k`` from its stored slices."""
+        """Fill the region ``box`` of partitioned tensor ``k`` from its stored slices.
+
+        The stored slices are checked (entries, data extents, coverage of ``box``) before
+        the output is allocated: the declared shape of a hostile index may be huge while
+        the slices and bytes present are tiny.
+        """
         shape = tuple(b - a for a, b in box)
-        npd = (np.dtype(object) if e.dtype in (DataType.DT_STRING, DataType.DT_VARIANT)
-               else dtypes.as_numpy_dtype(e.dtype))
-        out = np.empty(shape, dtype=npd)
-        covered = 0
-        overlaps = False
+        check_allocatable(e.dtype, shape, path=self.prefix, key=k)
         parts = []
         for s in e.slices:
             sbox = s.bounds(e.shape)
             inter = intersect(sbox, box) if box else []
             if inter is None:
                 continue
-            parts.append((s, sbox, inter))
-        volume = int(np.prod(shape)) if shape else 1
-        for i, (_, a, _) in enumerate(parts):
-            for _, b, _ in parts[i + 1:]:
-                if intersect(a, b) is not None:
-                    overlaps = True
-        mask = np.zeros(shape, dtype=bool) if overlaps else None
-        for s, sbox, inter in parts:
             skey = slice_key(k, s)
             se = self.entry(skey)
             want = tuple(b - a for a, b in sbox)
@@ -424,20 +453,22 @@ class BundleReader:
                 raise DataLossError(
                     f"stored slice {s} has {se.dtype.name} {list(se.shape)}, expected "
                     f"{e.dtype.name} {list(want)}", path=self.prefix, key=k)
+            self._locate(se, skey)  # its bytes are present in the data file
+            parts.append((skey, se, sbox, inter))
+        if not _covers(box, [inter for _, _, _, inter in parts]):
+            raise DataLossError(
+                "does not have sufficient slices for partitioned tensor: stored slices "
+                f"{[str(s) for s in e.slices]} do not cover {box}", path=self.prefix, key=k)
+        npd = (np.dtype(object) if e.dtype in (DataType.DT_STRING, DataType.DT_VARIANT)
+               else dtypes.as_numpy_dtype(e.dtype))
+        out = np.empty(shape, dtype=npd)
+        for skey, se, sbox, inter in parts:
             data = self._read_entry(skey, se)
             src = tuple(slice(lo - sa, hi - sa)
                         for (lo, hi), (sa, _) in zip(inter, sbox, strict=True))
             dst = tuple(slice(lo - ba, hi - ba)
                         for (lo, hi), (ba, _) in zip(inter, box, strict=True))
             out[dst] = data[src]
-            if mask is not None:
-                mask[dst] = True
-            else:
-                covered += int(np.prod([hi - lo for lo, hi in inter])) if inter else 1
-        if (mask is not None and not mask.all()) or (mask is None and covered != volume):
-            raise DataLossError(
-                "does not have sufficient slices for partitioned tensor: stored slices "
-                f"{[str(s) for s in e.slices]} do not cover {box}", path=self.prefix, key=k)
         return out
 
     # ------------------------------------------------------------ lifetime
