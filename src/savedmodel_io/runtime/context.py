@@ -29,6 +29,14 @@ class Limits:
     max_tensor_elements: int = MAX_TENSOR_ELEMENTS
     max_loop_iterations: int = MAX_LOOP_ITERATIONS
     max_call_depth: int = MAX_CALL_DEPTH
+    max_total_iterations: int | None = None
+    """Iterations all loops nested inside one outermost loop may run together; ``None``:
+    ``max_loop_iterations``. Per-loop limits alone would let nested loops multiply."""
+
+    def total_iterations(self) -> int:
+        if self.max_total_iterations is not None:
+            return self.max_total_iterations
+        return self.max_loop_iterations
 
 
 @dataclass
@@ -42,6 +50,20 @@ class BuildContext:
     read_roots: tuple[str, ...] | None = None
     """Directories ops may read files from (checkpoints, vocabularies); ``None``: any.
     A Session allows only its SavedModel's directory, so a model cannot read elsewhere."""
+
+    loop_depth: int = 0
+    """How many ``While`` loops are running, one inside the other."""
+    loop_iterations: int = 0
+    """Iterations run so far under the outermost running loop (shared by nested loops)."""
+
+    def count_iteration(self, what: str) -> None:
+        """Count one loop iteration against :meth:`Limits.total_iterations`."""
+        self.loop_iterations += 1
+        budget = self.limits.total_iterations()
+        if self.loop_iterations > budget:
+            raise ResourceExhaustedError(
+                f"{what}: nested loops ran more than {budget} iterations in all "
+                "(the total iteration budget)")
 
     def check_readable(self, path: str, what: str) -> str:
         """``path`` made absolute, or PermissionDeniedError when it lies outside the

@@ -21,6 +21,8 @@ import math
 import os
 import re
 import sys
+import tokenize
+import zipfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,6 +32,10 @@ from savedmodel_io.errors import InvalidArgumentError, NotFoundError, Permission
 
 MAX_ELEMENTS = 1 << 26
 """Largest array an expression may build (64 Mi elements: 256 MiB of float32)."""
+
+MAX_BYTES = 1 << 30
+"""Largest array (in bytes) an expression or input file may make: element counts alone let
+one ``S1000000000`` element weigh a gigabyte."""
 
 MAX_EXPRESSION_CHARS = 1 << 20
 _NPY_MAGIC = b"\x93NUMPY"
@@ -221,7 +227,10 @@ class _Walker:
             kwargs["dtype"] = _dtype(kwargs["dtype"])
         if func.target is not None:
             return self._method(func, args, kwargs)
-        self._check_size(_requested(func.name, args, kwargs))
+        n = _requested(func.name, args, kwargs)
+        self._check_size(n)
+        if "dtype" in kwargs:
+            self._check_bytes(n * kwargs["dtype"].itemsize)
         if func.name.startswith("random."):
             return _random(func.name[len("random."):], args, kwargs)
         return getattr(np, func.name)(*args, **kwargs)
@@ -231,8 +240,16 @@ class _Walker:
         if func.name == "astype":
             if len(args) != 1 or kwargs:
                 raise self.fail("astype with anything but one dtype")
-            return target.astype(_dtype(args[0]))
+            dtype = _dtype(args[0])
+            self._check_bytes(target.size * dtype.itemsize)
+            return target.astype(dtype)
         return getattr(target, func.name)(*args, **kwargs)
+
+    def _check_bytes(self, nbytes: int) -> None:
+        if nbytes > MAX_BYTES:
+            raise ExpressionError(
+                f'Expression "{_short(self.expr)}" would build an array of {nbytes} bytes, '
+                f"more than the limit of {MAX_BYTES}")
 
     def _check_size(self, n: int) -> None:
         if n > self.max_elements:
@@ -382,6 +399,8 @@ def load_input_file(filename: str, variable: str | None, *, allow_pickle: bool =
                 f"{filename}: is a pickle, which can run code when loaded; refusing it "
                 "(pass --allow_pickle only for files you trust)")
         raise InvalidArgumentError(f"{filename}: cannot load: not a .npy or .npz file")
+    if not allow_pickle:
+        _check_declared_sizes(filename, variable)
     try:
         data = np.load(filename, allow_pickle=allow_pickle)
     except ValueError as e:
@@ -403,6 +422,54 @@ def load_input_file(filename: str, variable: str | None, *, allow_pickle: bool =
     finally:
         if hasattr(data, "close"):
             data.close()
+
+
+def _check_declared_sizes(filename: str, variable: str | None) -> None:
+    """Read the ``.npy`` header(s) before loading, and refuse an array that declares more
+    bytes than the file (or zip member) holds, or more than ``MAX_BYTES``/``MAX_ELEMENTS``:
+    numpy allocates the declared shape first, so 160 bytes could ask for 800 MB."""
+    try:
+        if zipfile.is_zipfile(filename):
+            with zipfile.ZipFile(filename) as zf:
+                for info in zf.infolist():
+                    name = info.filename[:-4] if info.filename.endswith(".npy") else None
+                    if name is None or (variable and name != variable):
+                        continue
+                    with zf.open(info) as member:
+                        _check_npy_header(filename, member, info.file_size, name)
+        else:
+            with open(filename, "rb") as f:
+                _check_npy_header(filename, f, os.path.getsize(filename), None)
+    except InvalidArgumentError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError,
+            tokenize.TokenError, TypeError, MemoryError, OverflowError) as e:
+        # numpy parses the header with the tokenizer: a mangled one raises TokenError.
+        raise InvalidArgumentError(f"{filename}: cannot load: bad .npy header: {e}") from None
+
+
+def _check_npy_header(filename: str, f: Any, stored: int, member: str | None) -> None:
+    where = f"{filename}" + (f" member {member!r}" if member else "")
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise InvalidArgumentError(f"{where}: unsupported .npy format version {version}")
+    header_len = f.tell()
+    if dtype.hasobject:
+        return  # pickled objects: refused by np.load itself without allow_pickle
+    n = _prod(shape)
+    nbytes = n * dtype.itemsize
+    if n > MAX_ELEMENTS or nbytes > MAX_BYTES:
+        raise InvalidArgumentError(
+            f"{where}: declares an array of shape {list(shape)} ({n} elements, {nbytes} "
+            f"bytes), more than the limit of {MAX_ELEMENTS} elements or {MAX_BYTES} bytes")
+    if nbytes > stored - header_len:
+        raise InvalidArgumentError(
+            f"{where}: declares an array of shape {list(shape)} ({nbytes} bytes) but holds "
+            f"only {max(stored - header_len, 0)} bytes of data (truncated or hostile file)")
 
 
 def _pick(filename: str, data: Any, variable: str | None) -> np.ndarray:
@@ -449,5 +516,5 @@ def load_inputs(inputs: str = "", input_exprs: str = "", input_examples: str = "
 
 
 __all__ = ["evaluate", "parse_input_exprs", "parse_input_examples", "parse_inputs_arg",
-           "load_input_file", "load_inputs", "ExpressionError", "MAX_ELEMENTS",
+           "load_input_file", "load_inputs", "ExpressionError", "MAX_ELEMENTS", "MAX_BYTES",
            "NUMPY_FUNCTIONS", "RANDOM_FUNCTIONS"]

@@ -387,7 +387,8 @@ def _build(body: Body, ctx: BuildContext, nodes: dict[str, Node], order: list[st
                                  "VariableV2 output)")
         if kdef.op in _NO_STEP:
             if kdef.op == "Const" and (name, 0) not in fed:
-                template[slot_of((name, 0))] = _const_value(node)
+                template[slot_of((name, 0))] = _const_value(
+                    node, ctx.limits.max_tensor_elements)
             continue
         fn = kdef.factory(node, ctx)
         ins = tuple(slot_of(k) for k in keys)
@@ -423,8 +424,8 @@ def _resolve(body: Body, ref: InputRef, nodes: dict[str, Node], consumer: str,
     return (ref.src, nodes[ref.src].output_index(ref.arg, ref.index))
 
 
-def _const_value(node: Node) -> np.ndarray:
-    value = node.get_tensor("value")
+def _const_value(node: Node, max_elements: int) -> np.ndarray:
+    value = node.get_tensor("value", max_elements=max_elements)
     value.flags.writeable = False
     return value
 

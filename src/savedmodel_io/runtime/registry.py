@@ -23,7 +23,11 @@ import numpy as np
 
 from savedmodel_io import dtypes
 from savedmodel_io.dtypes import DataType
-from savedmodel_io.errors import InvalidArgumentError, UnimplementedError
+from savedmodel_io.errors import (
+    InvalidArgumentError,
+    ResourceExhaustedError,
+    UnimplementedError,
+)
 from savedmodel_io.protos import node_def_pb2
 
 if TYPE_CHECKING:
@@ -216,12 +220,23 @@ class Node:
             return list(self._default(key))
         return [_shape(s) for s in v.list.shape]
 
-    def get_tensor(self, key: str) -> np.ndarray:
+    def get_tensor(self, key: str, max_elements: int | None = None) -> np.ndarray:
+        """The tensor attribute ``key``; with ``max_elements``, a constant whose shape
+        asks for more elements than that is refused before anything is allocated (a
+        few bytes of proto can declare a 16 GiB fill)."""
         from savedmodel_io.tensor_proto import to_numpy
 
         v = self._raw(key)
         if v is _MISSING:
             return np.asarray(self._default(key))
+        if max_elements is not None:
+            n = 1
+            for d in v.tensor.tensor_shape.dim:
+                n *= max(int(d.size), 0)
+            if n > max_elements:
+                raise ResourceExhaustedError(
+                    f"{self.describe()}: attribute {key!r} declares a tensor of {n} elements, "
+                    f"more than the limit of {max_elements}")
         try:
             return to_numpy(v.tensor)
         except (InvalidArgumentError, UnimplementedError) as e:

@@ -17,7 +17,7 @@ _BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 
 @kernel("Const", attrs={})
 def const(node: Node, ctx: BuildContext) -> KernelFn:
-    value = node.get_tensor("value")
+    value = node.get_tensor("value", max_elements=ctx.limits.max_tensor_elements)
     value.flags.writeable = False
     return lambda args: (value,)
 

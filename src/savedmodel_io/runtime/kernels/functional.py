@@ -79,11 +79,18 @@ def while_(node: Node, ctx: BuildContext) -> KernelFn:
     limit = ctx.limits.max_loop_iterations
 
     def run(args: list[Any]) -> list[Any]:
-        values = list(args)
-        for _ in range(limit):
-            if not truth(cond_fn.call(values)[0]):
-                return values
-            values = body_fn.call(values)
+        if ctx.loop_depth == 0:
+            ctx.loop_iterations = 0
+        ctx.loop_depth += 1
+        try:
+            values = list(args)
+            for _ in range(limit):
+                if not truth(cond_fn.call(values)[0]):
+                    return values
+                ctx.count_iteration(node.describe())
+                values = body_fn.call(values)
+        finally:
+            ctx.loop_depth -= 1
         raise ResourceExhaustedError(
             f"{node.describe()}: the loop did not finish within {limit} iterations")
     return run
