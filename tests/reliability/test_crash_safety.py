@@ -69,9 +69,8 @@ def test_builder_cleans_up_after_killed_saves(tmp_path: Path) -> None:
     """Staging directories of killed builder saves must not pile up, and the next save of
     the same export removes them.
 
-    Fails today: SavedModelBuilder removes its staging directory only in the process that
-    made it, so every kill leaves ``<version>.tempstate<n>/`` behind for good (fix
-    proposed in docs/reliability.md).
+    Found by the kill trials: the builder used to remove its staging directory only in the
+    process that made it, so every kill left ``<version>.tempstate<n>/`` behind for good.
     """
     run_trials("builder", str(tmp_path), 0, seed=5)
 

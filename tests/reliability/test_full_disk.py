@@ -89,8 +89,7 @@ def test_full_disk_keeps_the_previous_checkpoint(api: str, how: str) -> None:
 def test_full_disk_error_is_clear(api: str, how: str) -> None:
     """Every failure is our ResourceExhaustedError naming the file it could not write.
 
-    Fails today: BundleWriter.finish lets the OSError of flush/fsync escape raw, and
-    fileio.os_error maps EFBIG to UnknownError (fixes proposed in docs/reliability.md).
+    Found by these runs: fileio.os_error used to map EFBIG (RLIMIT_FSIZE) to UnknownError.
     """
     bad = [r for r in run_child(api, how) if r["outcome"] != "ok" and not (
         r["outcome"] == "ResourceExhaustedError" and r.get("names_file"))]
