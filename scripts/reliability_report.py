@@ -281,6 +281,8 @@ def main() -> int:
         except Exception:  # noqa: BLE001 - report it with the rest
             result[section + "_crashed"] = traceback.format_exc()
             print(traceback.format_exc(), file=sys.stderr)
+        if a.json:  # after every section: a run cut short keeps what it measured
+            a.json.write_text(json.dumps(result, indent=1, default=str))
     result["seconds"] = time.monotonic() - start
     result["violations"] = violations(result)
     text = markdown(result)

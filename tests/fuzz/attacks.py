@@ -37,7 +37,8 @@ from savedmodel_io.protos import (
     saved_tensor_slice_pb2,
     tensor_bundle_pb2,
 )
-from tests.fuzz.fuzzlib import Files, varint
+from tests.fuzz.bounds import Files
+from tests.fuzz.mutations import varint
 
 I64_MAX = 2**63 - 1
 DT_FLOAT, DT_STRING, DT_RESOURCE, DT_VARIANT = 1, 7, 20, 21

@@ -28,7 +28,7 @@ from savedmodel_io.errors import (
     SavedModelIOError,
 )
 from savedmodel_io.protos import any_pb2, graph_pb2, meta_graph_pb2, saved_model_pb2
-from tests.fuzz.fuzzlib import GOLDEN
+from tests.fuzz.seeds import GOLDEN
 
 MARKER = "PWNED"
 
@@ -192,6 +192,30 @@ def npz_zip_bomb(d: Path) -> Any:
     from savedmodel_io.runtime.inputs import load_input_file
 
     return load_input_file(str(path), None)
+
+
+def _small_npz() -> bytearray:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        member = io.BytesIO()
+        np.save(member, np.arange(2000, dtype=np.float64) % 7)
+        zf.writestr("x.npy", member.getvalue())
+    return bytearray(buf.getvalue())
+
+
+def npz_bad_deflate(d: Path) -> Any:
+    """A .npz whose member's compressed bytes are damaged (found by the fuzzer)."""
+    data = _small_npz()
+    start = 30 + len("x.npy")  # local file header + name: the deflate stream follows
+    data[start + 20:start + 28] = b"\xff" * 8
+    return _load_input(d, "x.npz", bytes(data))
+
+
+def npz_header_name_differs(d: Path) -> Any:
+    """A .npz whose member's local header disagrees with the central directory."""
+    data = _small_npz()
+    data[30] = ord("y")  # the first letter of the name in the local header
+    return _load_input(d, "x.npz", bytes(data))
 
 
 # ------------------------------------------------------------------ --input_exprs
@@ -377,6 +401,9 @@ def cases() -> list[Hostile]:
           (InvalidArgumentError, ResourceExhaustedError)),
         H(".npz member declaring 10^8 float64", "inputs", npz_member_declaring_huge_shape,
           (InvalidArgumentError, ResourceExhaustedError)),
+        H(".npz with damaged deflate data", "inputs", npz_bad_deflate, IA, "cannot load"),
+        H(".npz whose local header contradicts its directory", "inputs",
+          npz_header_name_differs, IA, "cannot load"),
         H(".npz zip bomb (128 KiB inflating to 128 MiB)", "inputs", npz_zip_bomb,
           (InvalidArgumentError, ResourceExhaustedError), seconds=30.0),
     ]

@@ -16,6 +16,7 @@ After each kill the scenario's invariants are checked (tests/reliability/scenari
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -113,6 +114,7 @@ class KillRig:
             stdout=subprocess.PIPE, text=True, env=env)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in, self._out = self.proc.stdin, self.proc.stdout
+        self._running: int | None = None  # the saver process of the current trial
         self.tally = Tally(scenario.name)
 
     # --------------------------------------------------------- plumbing
@@ -122,7 +124,8 @@ class KillRig:
         self._in.flush()
         line = self._read()
         assert line.startswith("pid "), line
-        return int(line.split()[1])
+        self._running = int(line.split()[1])
+        return self._running
 
     def _read(self) -> str:
         line = self._out.readline()
@@ -136,12 +139,22 @@ class KillRig:
         while True:
             line = self._read()
             if line.startswith("reaped "):
+                self._running = None
                 return line.split()[1], said
             said.append(line)
 
     def close(self) -> None:
+        """Stop the helper; a saver still running (a trial cut short by a failed check)
+        is killed first, so the helper is not left waiting for it."""
+        if self._running is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._running, signal.SIGKILL)
         self._in.close()
-        self.proc.wait(timeout=60)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
     # --------------------------------------------------------- checks
 

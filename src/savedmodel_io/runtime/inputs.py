@@ -23,6 +23,7 @@ import re
 import sys
 import tokenize
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -419,6 +420,9 @@ def load_input_file(filename: str, variable: str | None, *, allow_pickle: bool =
                 f"{filename}: member {variable!r} holds pickled Python objects; refusing it "
                 "(pass --allow_pickle only for files you trust)") from None
         raise InvalidArgumentError(f"{filename}: {e}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as e:
+        # Members not checked above (another --inputs name) can be damaged too.
+        raise InvalidArgumentError(f"{filename}: cannot load: {e!r}") from None
     finally:
         if hasattr(data, "close"):
             data.close()
@@ -443,7 +447,8 @@ def _check_declared_sizes(filename: str, variable: str | None) -> None:
     except InvalidArgumentError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError,
-            tokenize.TokenError, TypeError, MemoryError, OverflowError) as e:
+            tokenize.TokenError, TypeError, MemoryError, OverflowError, zlib.error,
+            NotImplementedError) as e:  # zlib, "zip file version": a damaged member
         # numpy parses the header with the tokenizer: a mangled one raises TokenError.
         raise InvalidArgumentError(f"{filename}: cannot load: bad .npy header: {e}") from None
 
