@@ -270,6 +270,9 @@ class Block:
         return keys, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
     def _spans_loop(self, lower: bytes | None) -> tuple[list[bytes], list[int], list[int]]:
+        # The same walk and checks as scan(), kept as its own loop on purpose: making scan
+        # a wrapper of one shared walker made it 50% slower (15.7 -> 24 ms for 20,000
+        # entries). A change to the checks of either loop belongs in both.
         data = self._data
         end = self._data_end
         keys: list[bytes] = []
