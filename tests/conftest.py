@@ -19,6 +19,30 @@ GOLDEN = REPO / "tests" / "data" / "golden"
 REQUIRE_INTEROP = os.environ.get("SAVEDMODEL_IO_REQUIRE_INTEROP") == "1"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    _cap_address_space()
+
+
+def _cap_address_space() -> None:
+    """Cap this process's address space (default 12 GiB; ``SAVEDMODEL_IO_TEST_MEMORY_GB``,
+    0 for none), so a runaway allocation fails one test with MemoryError instead of the
+    kernel killing the whole run. Not with TensorFlow present: it reserves address space
+    far beyond what it uses."""
+    import importlib.util
+
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    gib = int(os.environ.get("SAVEDMODEL_IO_TEST_MEMORY_GB", "12"))
+    if gib <= 0 or importlib.util.find_spec("tensorflow") is not None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = gib << 30 if hard == resource.RLIM_INFINITY else min(gib << 30, hard)
+    if soft == resource.RLIM_INFINITY or soft > cap:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "/interop/" in str(item.path).replace(os.sep, "/"):

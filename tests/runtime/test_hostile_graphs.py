@@ -26,7 +26,8 @@ def _mutate(g: graph_pb2.GraphDef, rng: random.Random) -> None:
     for nd in g.node:
         if rng.random() < 0.03 and nd.op != "Placeholder":
             nd.op = rng.choice(OPS)
-        for value in nd.attr.values():
+        for key in sorted(nd.attr):  # map order varies between processes; seeds must not
+            value = nd.attr[key]
             if rng.random() >= 0.08:
                 continue
             kind = value.WhichOneof("value")
@@ -80,3 +81,42 @@ def test_mutated_op_graphs_raise_only_our_errors(seed: int) -> None:
         except SavedModelIOError:
             pass
     assert ran > 50  # most trials still run: the mutations are not all fatal
+
+
+_HUGE_SPLIT = """
+import numpy as np
+from savedmodel_io.errors import SavedModelIOError
+from savedmodel_io.protos import graph_pb2
+from savedmodel_io.runtime import GraphRunner
+from savedmodel_io.tensor_proto import from_numpy
+
+g = graph_pb2.GraphDef()
+x = g.node.add(name="x", op="Placeholder")
+x.attr["dtype"].type = 1
+axis = g.node.add(name="axis", op="Const")
+axis.attr["dtype"].type = 3
+axis.attr["value"].tensor.CopyFrom(from_numpy(np.array(0, np.int32)))
+split = g.node.add(name="split", op="Split", input=["axis", "x"])
+split.attr["T"].type = 1
+split.attr["num_split"].i = 1 << 40
+try:
+    GraphRunner(g).run(["split:0"], {"x": np.zeros(4, np.float32)})
+except SavedModelIOError as e:
+    print("refused:", e)
+"""
+
+
+def test_node_declaring_2_to_40_outputs_is_refused_before_allocating(tmp_path: Any) -> None:
+    # One int attribute can declare a trillion outputs; the plan must not make a slot for
+    # each. Run in a child with a 2 GiB address-space cap so a regression fails, not OOMs.
+    import resource
+    import subprocess
+    import sys
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    out = subprocess.run([sys.executable, "-c", _HUGE_SPLIT], capture_output=True, text=True,
+                         timeout=120, preexec_fn=cap, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "refused:" in out.stdout and "num_split" in out.stdout, out.stdout

@@ -30,6 +30,10 @@ from savedmodel_io.errors import (
 )
 from savedmodel_io.protos import node_def_pb2
 
+MAX_NODE_OUTPUTS = 1 << 20
+"""Most outputs one node may declare through a count attribute (``num_split``, ``num``,
+``N``); TensorFlow's own models stay far below it."""
+
 if TYPE_CHECKING:
     from savedmodel_io.runtime.context import BuildContext
 
@@ -283,6 +287,12 @@ class Node:
         if kind == "i":
             if v.i < 0:
                 raise self.error(f"attribute {attr!r} is negative ({v.i})")
+            if v.i > MAX_NODE_OUTPUTS:
+                # The plan makes a slot per output: 8 bytes of attribute must not be
+                # able to ask for a trillion of them.
+                raise ResourceExhaustedError(
+                    f"{self.describe()}: attribute {attr!r} asks for {v.i} outputs, more "
+                    f"than the limit of {MAX_NODE_OUTPUTS}")
             return int(v.i)
         raise self.error(f"attribute {attr!r} gives no output count")
 
