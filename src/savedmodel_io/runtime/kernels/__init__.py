@@ -16,4 +16,5 @@ from savedmodel_io.runtime.kernels import (  # noqa: F401
     reduce,
     state,
     strings,
+    tensor_list,
 )
