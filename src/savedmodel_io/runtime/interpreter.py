@@ -7,13 +7,18 @@ tensor in a numbered slot. Constants are evaluated once, at compile time. Runnin
 is a loop over its steps; a slot is cleared after its last use so intermediate arrays die
 early. Cycles, missing nodes, unfed placeholders and ops without a kernel are errors found
 while compiling, before anything runs.
+
+TF1 control flow (Switch/Merge conditionals, Enter/Exit/NextIteration while loops) is
+handled by :mod:`savedmodel_io.runtime.control_flow_v1`: loop frames are collapsed into
+structured loop nodes before ordering, and only plans holding such ops run the slower
+dead-tensor-aware loop (:class:`~savedmodel_io.runtime.control_flow_v1.DeadAwarePlan`).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -73,6 +78,9 @@ class Body:
                 raise InvalidArgumentError(f"{self._in()}a node has no name")
             self.nodes[nd.name] = nd
         self._parsed: dict[str, tuple[list[InputRef], list[str]]] = {}
+        # How many TF1 loop frames this body is nested in (one iteration of a frame is
+        # compiled as a body of its own, see control_flow_v1): bounds their nesting.
+        self.frame_depth = 0
 
     def _in(self) -> str:
         return f"{self.where}: " if self.where else ""
@@ -187,8 +195,8 @@ def topological_order(body: Body, names: Sequence[str], fed: set[TensorKey]) -> 
         stuck = [n for n in names if indegree[n] > 0]
         cycle = _find_cycle(body, stuck, fed)
         raise InvalidArgumentError(
-            f"{body._in()}the graph has a cycle: {' -> '.join(cycle)} (loops must be While "
-            "ops; TF1 Enter/NextIteration loops are not supported)")
+            f"{body._in()}the graph has a cycle: {' -> '.join(cycle)} (a loop must be a "
+            "While op or a TF1 Enter/Merge/NextIteration frame)")
     return order
 
 
@@ -224,6 +232,10 @@ class Step:
     deref: tuple[int, ...]  # input positions holding a reference to read
     free: tuple[int, ...]  # slots last used by this step
     node: Node
+    # Used by dead-aware plans only (TF1 control flow):
+    ctrl: tuple[int, ...] = ()  # slots telling whether each control input is dead
+    ctrl_out: int = -1  # slot telling this node's control users whether it is dead
+    merge: bool = False  # runs with dead inputs (Merge); otherwise a dead input skips it
 
 
 class Plan:
@@ -253,7 +265,7 @@ class Plan:
             vals[slot] = value
         i = -1
         try:
-            # `i` names the failing step in the handlers below.
+            # `i` names the failing step in the handler below.
             for i, (fn, ins, outs, deref, free) in enumerate(self._program):  # noqa: B007
                 args = [vals[j] for j in ins]
                 if deref:
@@ -268,30 +280,35 @@ class Plan:
                 for pos, slot in outs:
                     vals[slot] = res[pos]
                 del res, args  # hold no extra references (see the note above)
-        except SavedModelIOError as e:
-            if i < 0 or getattr(e, "node_context", None) is not None:
-                raise
-            raise _with_node(e, self.steps[i].node) from None
-        except (ValueError, TypeError, IndexError, ArithmeticError, AttributeError,
-                KeyError, np.linalg.LinAlgError) as e:
+        except KERNEL_ERRORS as e:
             if i < 0:
                 raise
-            node = self.steps[i].node
-            err = InvalidArgumentError(f"{node.describe()}: {e}")
-            err.node_context = node.name  # type: ignore[attr-defined]
-            raise err from None
-        except MemoryError:
-            if i < 0:
-                raise
-            node = self.steps[i].node
-            err2 = ResourceExhaustedError(f"{node.describe()}: out of memory")
-            err2.node_context = node.name  # type: ignore[attr-defined]
-            raise err2 from None
+            raise located(e, self.steps[i].node) from None
         out = [vals[s] for s in self.fetch_slots]
         for i, d in enumerate(self.fetch_deref):
             if d:
                 out[i] = out[i].read()
         return out
+
+
+KERNEL_ERRORS = (SavedModelIOError, ValueError, TypeError, IndexError, ArithmeticError,
+                 AttributeError, KeyError, np.linalg.LinAlgError, MemoryError)
+"""What a failing kernel may raise; :func:`located` turns it into our error for the node."""
+
+
+def located(e: BaseException, node: Node) -> BaseException:
+    """``e`` (one of :data:`KERNEL_ERRORS`, raised by ``node``'s kernel) as our error type
+    naming the node."""
+    if isinstance(e, SavedModelIOError):
+        if getattr(e, "node_context", None) is not None:
+            return e
+        return _with_node(e, node)
+    if isinstance(e, MemoryError):
+        err: SavedModelIOError = ResourceExhaustedError(f"{node.describe()}: out of memory")
+    else:
+        err = InvalidArgumentError(f"{node.describe()}: {e}")
+    err.node_context = node.name  # type: ignore[attr-defined]
+    return err
 
 
 def _with_node(e: SavedModelIOError, node: Node) -> SavedModelIOError:
@@ -314,12 +331,14 @@ def resolve_kernel(op: str, ctx: BuildContext) -> KernelDef | None:
 
 def compile_plan(body: Body, ctx: BuildContext, *, feeds: Sequence[TensorKey],
                  fetches: Sequence[TensorKey], targets: Sequence[str] = (),
-                 keep_stateful: bool = False) -> Plan:
+                 keep_stateful: bool = False, frame_iteration: bool = False) -> Plan:
     """Compile the part of ``body`` that ``fetches`` and ``targets`` need.
 
     ``feeds`` are the tensors given at run time, in the order ``Plan.run`` takes them (for
     a function body: ``(ARG, i)`` for argument ``i``). ``keep_stateful`` also runs every
     node with side effects, as TensorFlow does inside function bodies.
+    ``frame_iteration`` compiles one iteration of a TF1 loop frame: always dead-aware, and
+    dead fetched values are returned rather than refused.
     """
     fed = set(feeds)
     extra = list(targets)
@@ -330,8 +349,13 @@ def compile_plan(body: Body, ctx: BuildContext, *, feeds: Sequence[TensorKey],
                 extra.append(name)
     fetch_nodes = [k[0] for k in fetches if k not in fed and k[0] != ARG]
     names = needed_nodes(body, fetch_nodes, fed, extra)
-    kdefs: dict[str, KernelDef | None] = {n: resolve_kernel(body.nodes[n].op, ctx)
-                                          for n in names}
+    loops: dict[str, KernelDef] = {}
+    if any(body.nodes[n].op in _FRAME_OPS for n in names):
+        from savedmodel_io.runtime.control_flow_v1 import collapse_frames
+
+        body, names, loops = collapse_frames(body, names, ctx, fed, fetches, targets)
+    kdefs: dict[str, KernelDef | None] = {
+        n: loops[n] if n in loops else resolve_kernel(body.nodes[n].op, ctx) for n in names}
     missing = sorted({body.nodes[n].op for n, k in kdefs.items() if k is None})
     if missing:
         raise UnimplementedError(
@@ -339,12 +363,22 @@ def compile_plan(body: Body, ctx: BuildContext, *, feeds: Sequence[TensorKey],
             f"{', '.join(missing)} (needed by the requested outputs)")
     order = topological_order(body, names, fed)
     nodes = {n: Node(body.nodes[n], kdefs[n], body.where) for n in order}
-    return _build(body, ctx, nodes, order, feeds, fetches, fed)
+    dead_aware = frame_iteration or bool(loops) or any(
+        body.nodes[n].op in _DEAD_OPS for n in names)
+    return _build(body, ctx, nodes, order, feeds, fetches, fed, dead_aware=dead_aware,
+                  allow_dead_fetch=frame_iteration)
+
+
+# Ops that make a body a TF1 loop (collapsed by control_flow_v1), and ops that can make a
+# tensor dead (only plans holding one take the slower dead-aware run loop).
+_FRAME_OPS = frozenset({"Enter", "RefEnter", "Exit", "RefExit", "NextIteration",
+                        "RefNextIteration", "LoopCond"})
+_DEAD_OPS = frozenset({"Switch", "RefSwitch", "Merge", "RefMerge"})
 
 
 def _build(body: Body, ctx: BuildContext, nodes: dict[str, Node], order: list[str],
-           feeds: Sequence[TensorKey], fetches: Sequence[TensorKey], fed: set[TensorKey]
-           ) -> Plan:
+           feeds: Sequence[TensorKey], fetches: Sequence[TensorKey], fed: set[TensorKey],
+           *, dead_aware: bool = False, allow_dead_fetch: bool = False) -> Plan:
     slots: dict[TensorKey, int] = {}
     template: list[Any] = []
 
@@ -358,17 +392,21 @@ def _build(body: Body, ctx: BuildContext, nodes: dict[str, Node], order: list[st
     feed_slots = [slot_of(k) for k in feeds]
     resolved: dict[str, list[TensorKey]] = {}
     is_ref: dict[TensorKey, bool] = {}
+    controlled: set[str] = set()  # nodes some node has a control input from
     for name in order:
         node = nodes[name]
-        data, _ = body.inputs(name)
+        data, control = body.inputs(name)
         keys: list[TensorKey] = []
         for ref in data:
             keys.append(_resolve(body, ref, nodes, name, fed))
         resolved[name] = keys
+        controlled.update(control)
         kdef = node.kdef
         assert kdef is not None
         for pos in kdef.ref_outputs:
             is_ref[(name, pos)] = True
+    if dead_aware:
+        from savedmodel_io.runtime.control_flow_v1 import LIVE
     steps: list[Step] = []
     for name in order:
         node = nodes[name]
@@ -385,21 +423,44 @@ def _build(body: Body, ctx: BuildContext, nodes: dict[str, Node], order: list[st
             elif takes_ref and not is_ref.get(key, False):
                 raise node.error(f"input {pos} must be a reference variable (a TF1 "
                                  "VariableV2 output)")
-        if kdef.op in _NO_STEP:
+        control = body.inputs(name)[1]
+        # A constant under a control input (TF1 puts one on every constant inside a cond
+        # branch) is dead when that input is: then it must be a step, not a template value.
+        if kdef.op in _NO_STEP and not (dead_aware and control and kdef.op == "Const"):
             if kdef.op == "Const" and (name, 0) not in fed:
                 template[slot_of((name, 0))] = _const_value(
                     node, ctx.limits.max_tensor_elements)
+            if dead_aware and name in controlled:
+                template[slot_of((name, -1))] = LIVE
             continue
-        fn = kdef.factory(node, ctx)
+        if kdef.op == "Const":
+            fn = _const_step(_const_value(node, ctx.limits.max_tensor_elements))
+        else:
+            fn = kdef.factory(node, ctx)
         ins = tuple(slot_of(k) for k in keys)
         n_out = sum(node.arg_counts())
         outs = tuple((i, slot_of((name, i))) for i in range(n_out) if (name, i) not in fed)
-        steps.append(Step(fn, ins, outs, tuple(deref), (), node))
+        step = Step(fn, ins, outs, tuple(deref), (), node)
+        if dead_aware:
+            step = replace(step, ctrl=tuple(slot_of((c, -1)) for c in control),
+                           ctrl_out=slot_of((name, -1)) if name in controlled else -1,
+                           merge=kdef.op in ("Merge", "RefMerge"))
+        steps.append(step)
     fetch_slots = [slot_of(k) for k in fetches]
     fetch_deref = [is_ref.get(k, False) for k in fetches]
     _drop_unused_outputs(steps, set(fetch_slots))
     _schedule_frees(steps, set(fetch_slots) | set(feed_slots))
+    if dead_aware:
+        from savedmodel_io.runtime.control_flow_v1 import DeadAwarePlan
+
+        return DeadAwarePlan(steps, len(template), template, feed_slots, fetch_slots,
+                             fetch_deref, fetches=list(fetches),
+                             allow_dead_fetch=allow_dead_fetch)
     return Plan(steps, len(template), template, feed_slots, fetch_slots, fetch_deref)
+
+
+def _const_step(value: np.ndarray) -> KernelFn:
+    return lambda args: (value,)
 
 
 # Ops that need no step: constants are evaluated at compile time; a needed placeholder is
@@ -449,7 +510,7 @@ def _drop_unused_outputs(steps: list[Step], fetch_slots: set[int]) -> None:
     for i, step in enumerate(steps):
         outs = tuple(o for o in step.outs if o[1] in used)
         if outs != step.outs:
-            steps[i] = Step(step.fn, step.ins, outs, step.deref, step.free, step.node)
+            steps[i] = replace(step, outs=outs)
 
 
 def _schedule_frees(steps: list[Step], keep: set[int]) -> None:
@@ -463,9 +524,8 @@ def _schedule_frees(steps: list[Step], keep: set[int]) -> None:
             frees.setdefault(i, []).append(s)
     for i, step in enumerate(steps):
         if i in frees:
-            steps[i] = Step(step.fn, step.ins, step.outs, step.deref, tuple(frees[i]),
-                            step.node)
+            steps[i] = replace(step, free=tuple(frees[i]))
 
 
-__all__ = ["ARG", "Body", "Plan", "Step", "InputRef", "TensorKey", "compile_plan",
+__all__ = ["ARG", "Body", "Plan", "Step", "InputRef", "TensorKey", "compile_plan", "located",
            "needed_nodes", "topological_order", "parse_tensor_name", "resolve_kernel"]

@@ -6,6 +6,7 @@ Importing this package registers every kernel (see :mod:`savedmodel_io.runtime.r
 from savedmodel_io.runtime.kernels import (  # noqa: F401
     array,
     basic,
+    control_flow_v1,
     functional,
     io,
     lookup,

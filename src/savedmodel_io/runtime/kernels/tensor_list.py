@@ -226,13 +226,10 @@ def _check_item(node: Node, lst: TensorList, item: np.ndarray, action: str) -> N
                          f"{shape_text(lst.element_shape)}")
 
 
-_LIST_ATTRS: dict[str, Any] = {"shape_type": 3}  # DT_INT32
-
-
 # ------------------------------------------------------------------ creating lists
 
 
-@kernel("EmptyTensorList", outputs=("handle",), attrs=_LIST_ATTRS)
+@kernel("EmptyTensorList", outputs=("handle",))
 def empty_tensor_list(node: Node, ctx: BuildContext) -> KernelFn:
     dtype = node.get_np_type("element_dtype")
 
@@ -245,7 +242,7 @@ def empty_tensor_list(node: Node, ctx: BuildContext) -> KernelFn:
     return run
 
 
-@kernel("TensorListReserve", outputs=("handle",), attrs=_LIST_ATTRS)
+@kernel("TensorListReserve", outputs=("handle",))
 def tensor_list_reserve(node: Node, ctx: BuildContext) -> KernelFn:
     dtype = node.get_np_type("element_dtype")
 
@@ -257,7 +254,7 @@ def tensor_list_reserve(node: Node, ctx: BuildContext) -> KernelFn:
     return run
 
 
-@kernel("TensorListFromTensor", outputs=("output_handle",), attrs=_LIST_ATTRS)
+@kernel("TensorListFromTensor", outputs=("output_handle",))
 def tensor_list_from_tensor(node: Node, ctx: BuildContext) -> KernelFn:
     dtype = node.get_np_type("element_dtype")
 
@@ -273,8 +270,7 @@ def tensor_list_from_tensor(node: Node, ctx: BuildContext) -> KernelFn:
     return run
 
 
-@kernel(["TensorListScatterV2", "TensorListScatter"], outputs=("output_handle",),
-        attrs=_LIST_ATTRS)
+@kernel(["TensorListScatterV2", "TensorListScatter"], outputs=("output_handle",))
 def tensor_list_scatter(node: Node, ctx: BuildContext) -> KernelFn:
     dtype = node.get_np_type("element_dtype")
     with_count = node.op == "TensorListScatterV2"
@@ -425,7 +421,7 @@ def tensor_list_gather(node: Node, ctx: BuildContext) -> KernelFn:
     return run
 
 
-@kernel("TensorListConcatV2", outputs=("tensor", "lengths"), attrs=_LIST_ATTRS)
+@kernel("TensorListConcatV2", outputs=("tensor", "lengths"))
 def tensor_list_concat_v2(node: Node, ctx: BuildContext) -> KernelFn:
     dtype = node.get_np_type("element_dtype")
 
