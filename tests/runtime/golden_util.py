@@ -13,16 +13,18 @@ import numpy as np
 RUNTIME = Path(__file__).resolve().parents[1] / "data" / "golden" / "runtime"
 
 
-@lru_cache(maxsize=1)
-def manifest() -> dict[str, Any]:
-    with open(RUNTIME / "manifest.json") as f:
+@lru_cache(maxsize=4)
+def manifest(folder: Path = RUNTIME) -> dict[str, Any]:
+    """``folder``'s manifest.json (the runtime goldens unless told otherwise)."""
+    with open(folder / "manifest.json") as f:
         data: dict[str, Any] = json.load(f)
     return data
 
 
-@lru_cache(maxsize=1)
-def arrays() -> dict[str, np.ndarray]:
-    with np.load(RUNTIME / "arrays.npz", allow_pickle=False) as z:
+@lru_cache(maxsize=4)
+def arrays(folder: Path = RUNTIME) -> dict[str, np.ndarray]:
+    """``folder``'s arrays.npz, every array read."""
+    with np.load(folder / "arrays.npz", allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 

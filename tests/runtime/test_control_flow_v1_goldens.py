@@ -8,8 +8,6 @@ sequence lengths, BasicRNNCell).
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +15,17 @@ import numpy as np
 import pytest
 
 from savedmodel_io import saved_model
+from tests.runtime import golden_util as gu
 
 HERE = Path(__file__).resolve().parents[1] / "data" / "golden" / "control_flow_v1"
 
 
-@lru_cache(maxsize=1)
 def _manifest() -> dict[str, Any]:
-    with open(HERE / "manifest.json") as f:
-        data: dict[str, Any] = json.load(f)
-    return data
+    return gu.manifest(HERE)
 
 
-@lru_cache(maxsize=1)
 def _arrays() -> dict[str, np.ndarray]:
-    with np.load(HERE / "arrays.npz", allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    return gu.arrays(HERE)
 
 
 @pytest.mark.parametrize("record", _manifest()["models"], ids=lambda r: r["model"])

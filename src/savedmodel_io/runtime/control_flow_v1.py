@@ -20,7 +20,6 @@ that iteration plan is compiled. Loops count against ``Limits`` like the TF2 ``W
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ from savedmodel_io.runtime.interpreter import (
     Step,
     TensorKey,
     compile_plan,
+    kahn_order,
     located,
 )
 from savedmodel_io.runtime.registry import KernelDef, KernelFn, Node
@@ -302,17 +302,9 @@ def _order_without_back_edges(body: Body, names: list[str], fed: set[TensorKey]
             if src in members:
                 indegree[name] += 1
                 users[src].append(name)
-    position = {n: i for i, n in enumerate(body.nodes)}
-    ready = deque(sorted((n for n in names if indegree[n] == 0), key=position.__getitem__))
-    order: list[str] = []
-    while ready:
-        name = ready.popleft()
-        order.append(name)
-        for user in users[name]:
-            indegree[user] -= 1
-            if indegree[user] == 0:
-                ready.append(user)
+    order = kahn_order(body, names, indegree, users)
     if len(order) != len(names):
+        position = {n: i for i, n in enumerate(body.nodes)}
         stuck = sorted((n for n in names if indegree[n] > 0), key=position.__getitem__)
         shown = ", ".join(repr(n) for n in stuck[:8]) + (" ..." if len(stuck) > 8 else "")
         raise InvalidArgumentError(

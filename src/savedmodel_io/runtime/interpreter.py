@@ -181,6 +181,21 @@ def topological_order(body: Body, names: Sequence[str], fed: set[TensorKey]) -> 
             if src in members:
                 indegree[name] += 1
                 users[src].append(name)
+    order = kahn_order(body, names, indegree, users)
+    if len(order) != len(names):
+        stuck = [n for n in names if indegree[n] > 0]
+        cycle = _find_cycle(body, stuck, fed)
+        raise InvalidArgumentError(
+            f"{body._in()}the graph has a cycle: {' -> '.join(cycle)} (a loop must be a "
+            "While op or a TF1 Enter/Merge/NextIteration frame)")
+    return order
+
+
+def kahn_order(body: Body, names: Sequence[str], indegree: dict[str, int],
+               users: dict[str, list[str]]) -> list[str]:
+    """Kahn's walk over ``names`` given each one's count of unmet dependencies and its
+    users; ties go in the body's node order, so plans are the same on every run. Nodes on
+    a cycle are left out (and keep a positive ``indegree``)."""
     position = {n: i for i, n in enumerate(body.nodes)}
     ready = deque(sorted((n for n in names if indegree[n] == 0), key=position.__getitem__))
     order: list[str] = []
@@ -191,12 +206,6 @@ def topological_order(body: Body, names: Sequence[str], fed: set[TensorKey]) -> 
             indegree[user] -= 1
             if indegree[user] == 0:
                 ready.append(user)
-    if len(order) != len(names):
-        stuck = [n for n in names if indegree[n] > 0]
-        cycle = _find_cycle(body, stuck, fed)
-        raise InvalidArgumentError(
-            f"{body._in()}the graph has a cycle: {' -> '.join(cycle)} (a loop must be a "
-            "While op or a TF1 Enter/Merge/NextIteration frame)")
     return order
 
 
