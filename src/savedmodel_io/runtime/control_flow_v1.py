@@ -92,12 +92,7 @@ class DeadAwarePlan(Plan):
                                s.merge) for s in steps]
 
     def run(self, feeds: Sequence[Any]) -> list[Any]:
-        if len(feeds) != len(self.feed_slots):
-            raise InvalidArgumentError(f"the plan takes {len(self.feed_slots)} fed value(s), "
-                                       f"got {len(feeds)}")
-        vals = self.template.copy()
-        for slot, value in zip(self.feed_slots, feeds, strict=True):
-            vals[slot] = value
+        vals = self._fed_slots(feeds)
         i = -1
         try:
             for i, (fn, ins, outs, deref, free, ctrl, ctrl_out, merge) in enumerate(  # noqa: B007

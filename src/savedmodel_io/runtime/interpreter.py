@@ -265,13 +265,18 @@ class Plan:
     def __len__(self) -> int:
         return len(self.steps)
 
-    def run(self, feeds: Sequence[Any]) -> list[Any]:
+    def _fed_slots(self, feeds: Sequence[Any]) -> list[Any]:
+        """A fresh slot list: the constants, with ``feeds`` in their slots."""
         if len(feeds) != len(self.feed_slots):
             raise InvalidArgumentError(f"the plan takes {len(self.feed_slots)} fed value(s), "
                                        f"got {len(feeds)}")
         vals = self.template.copy()
         for slot, value in zip(self.feed_slots, feeds, strict=True):
             vals[slot] = value
+        return vals
+
+    def run(self, feeds: Sequence[Any]) -> list[Any]:
+        vals = self._fed_slots(feeds)
         i = -1
         try:
             # `i` names the failing step in the handler below.
