@@ -360,6 +360,15 @@ def test_huge_reserve_is_refused_without_allocating(n: int) -> None:
     assert "'l'" in str(info.value)
 
 
+def test_element_shape_whose_product_overflows_int64_is_refused_by_the_limit() -> None:
+    # 2^32 x 2^32 elements is 2^64: an int64 product wraps to 0 and would pass the check.
+    nodes = [const("s", np.array([1 << 32, 1 << 32], np.int64)), const("n", np.int64(1)),
+             node("l", "TensorListReserve", ["s", "n"], element_dtype=F32,
+                  shape_type=DataType.DT_INT64), *stack("st", "l")]
+    with pytest.raises(ResourceExhaustedError, match="more than the limit"):
+        run(nodes, "st")
+
+
 def test_huge_reserve_inside_a_function_is_refused() -> None:
     fn = function("make", [("n", DataType.DT_INT64)], [("out", F32)],
                   [shape("s", [4]),

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from savedmodel_io import dtypes
-from savedmodel_io.errors import InvalidArgumentError, ResourceExhaustedError
+from savedmodel_io.errors import InvalidArgumentError
 from savedmodel_io.runtime.context import BuildContext
-from savedmodel_io.runtime.kernels._util import scalar_int
+from savedmodel_io.runtime.kernels._util import num_elements, scalar_int
 from savedmodel_io.runtime.registry import KernelFn, Node, kernel
 
 Shape = tuple[int, ...] | None
@@ -179,10 +179,7 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
 def _check_length(node: Node, ctx: BuildContext, n: int, what: str) -> int:
     if n < 0:
         raise node.error(f"{what} must be a non negative number, but got {n}")
-    if n > ctx.limits.max_tensor_elements:
-        raise ResourceExhaustedError(
-            f"{node.describe()}: a list of {n} elements is more than the limit of "
-            f"{ctx.limits.max_tensor_elements}")
+    ctx.check_size(n, f"{node.describe()}: the list")
     return n
 
 
@@ -198,7 +195,7 @@ def _zeros(node: Node, ctx: BuildContext, dtype: np.dtype, shape: Shape, what: s
     if shape is None or not fully_defined(shape):
         raise node.error(f"Trying to read an uninitialized tensor but element_shape is not "
                          f"fully defined: {shape_text(shape)} ({what})")
-    ctx.check_size(int(np.prod(shape, dtype=np.int64)), node.describe())
+    ctx.check_size(num_elements(shape), node.describe())
     return _frozen(np.zeros(shape, dtype))
 
 
@@ -373,7 +370,7 @@ def _stack(node: Node, ctx: BuildContext, lst: TensorList, shape: tuple[int, ...
     base = lst.base
     if base is not None and not lst.items and base.shape == (n, *shape):
         return base  # an unchanged TensorListFromTensor: the tensor it came from
-    ctx.check_size(n * int(np.prod(shape, dtype=np.int64)), node.describe())
+    ctx.check_size(n * num_elements(shape), node.describe())
     out = np.zeros((n, *shape), lst.dtype)
     if base is not None:
         if base.shape[1:] != shape:
@@ -408,7 +405,7 @@ def tensor_list_gather(node: Node, ctx: BuildContext) -> KernelFn:
             raise node.error(f"Tried to gather elements of a list with a non-fully-defined "
                              f"element_shape {shape_text(shape)} and no initialized "
                              "element to take it from")
-        ctx.check_size(len(indices) * int(np.prod(shape, dtype=np.int64)), node.describe())
+        ctx.check_size(len(indices) * num_elements(shape), node.describe())
         out = np.zeros((len(indices), *shape), dtype)
         for row, i in enumerate(indices):
             v = lst.get(i)
@@ -472,7 +469,7 @@ def _concat(node: Node, ctx: BuildContext, lst: TensorList, shape: Shape,
         i = int(np.argmin(lengths))
         raise node.error(f"List contains uninitialized tensor at index {i} but leading_dims "
                          f"has only {len(leading)} elements.")
-    row = int(np.prod(rest, dtype=np.int64))
+    row = num_elements(rest)
     ctx.check_size(int(lengths.sum()) * row, node.describe())
     out = np.zeros((int(lengths.sum()), *rest), lst.dtype)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
