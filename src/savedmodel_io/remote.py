@@ -196,7 +196,11 @@ def call(url: str, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any) 
         raise translate(e, url, doing) from e
 
 
-def _check_range(offset: int, length: int, size: int, path: str) -> None:
+def check_range(offset: int, length: int, size: int, path: str | None) -> None:
+    """Raise :class:`DataLossError` unless ``[offset, offset + length)`` lies in ``[0, size)``.
+
+    Python integers do not overflow, so the sum is exact even for hostile 64-bit values.
+    """
     if offset < 0 or length < 0:
         raise InvalidArgumentError(
             f"negative read range: offset {offset}, length {length}", path=path)
@@ -340,7 +344,7 @@ class RemoteSource:
 
     def read_at(self, offset: int, length: int) -> bytes | memoryview:
         """Exactly ``length`` bytes at ``offset`` (see the class docstring for caching)."""
-        _check_range(offset, length, self.size, self.path)
+        check_range(offset, length, self.size, self.path)
         if length == 0:
             return b""
         hit = self._cached(offset, length)
@@ -370,7 +374,7 @@ class RemoteSource:
     def read_into(self, offset: int, buf: Any) -> None:
         """Fill the writable buffer ``buf`` with the bytes at ``offset``."""
         view = memoryview(buf).cast("B")
-        _check_range(offset, len(view), self.size, self.path)
+        check_range(offset, len(view), self.size, self.path)
         if not len(view):
             return
         hit = self._cached(offset, len(view))
@@ -405,7 +409,7 @@ def fetch(requests: Sequence[tuple[RemoteSource, Sequence[tuple[int, int]]]], *,
     done: list[tuple[RemoteSource, int, bytearray]] = []
     for src, ranges in requests:
         for offset, length in ranges:
-            _check_range(offset, length, src.size, src.path)
+            check_range(offset, length, src.size, src.path)
         for start, end in coalesce(ranges, gap):
             if src._cached(start, end - start) is not None:
                 continue

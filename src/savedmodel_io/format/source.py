@@ -12,8 +12,8 @@ import threading
 from typing import IO, Any, Protocol, runtime_checkable
 
 from .. import fileio
-from ..errors import DataLossError, InvalidArgumentError
-from ..remote import RemoteSource
+from ..errors import DataLossError
+from ..remote import RemoteSource, check_range
 
 BytesLike = bytes | bytearray | memoryview
 
@@ -28,20 +28,6 @@ class ByteSource(Protocol):
     def read_at(self, offset: int, length: int) -> bytes | memoryview:
         """Exactly ``length`` bytes starting at ``offset`` (or an error)."""
         ...
-
-
-def check_range(offset: int, length: int, size: int, path: str | None) -> None:
-    """Raise :class:`DataLossError` unless ``[offset, offset + length)`` lies in ``[0, size)``.
-
-    Python integers do not overflow, so the sum is exact even for hostile 64-bit values.
-    """
-    if offset < 0 or length < 0:
-        raise InvalidArgumentError(
-            f"negative read range: offset {offset}, length {length}", path=path)
-    if offset + length > size:
-        raise DataLossError(
-            f"read of {length} bytes at offset {offset} runs past the end of the file "
-            f"({size} bytes)", path=path, offset=offset)
 
 
 class BytesSource:
