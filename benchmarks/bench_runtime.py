@@ -1,6 +1,6 @@
 """Signature call speed of the numpy runtime against TensorFlow, on the same SavedModels.
 
-    python benchmarks/bench_runtime.py                # Keras MLP 784-256-10 and a small CNN
+    python benchmarks/bench_runtime.py                # Keras MLP 784-256-10, a small CNN, an LSTM
     python benchmarks/bench_runtime.py --no-tf --json bench.json
 
 With TensorFlow importable (and no ``--no-tf``), Keras writes the two models and both
@@ -59,8 +59,10 @@ def keras_models(tf: Any, root: str) -> dict[str, str]:
         layers.Conv2D(32, 3, strides=2, padding="valid", activation="relu"),
         layers.AveragePooling2D(2), layers.Flatten(), layers.Dense(64, activation="relu"),
         layers.Dropout(0.3), layers.Dense(10)])
+    # A While loop over TensorList ops: the interpreter's per-step overhead, 20 times.
+    lstm = keras.Sequential([keras.Input((20, 8)), layers.LSTM(32), layers.Dense(10)])
     out = {}
-    for name, model in (("mlp", mlp), ("cnn", cnn)):
+    for name, model in (("mlp", mlp), ("cnn", cnn), ("lstm", lstm)):
         out[name] = os.path.join(root, name)
         model.export(out[name], verbose=False)
     return out
@@ -165,7 +167,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     root = tempfile.mkdtemp(prefix="bench_runtime_")
     models = keras_models(tf, root) if tf is not None else builder_models(root)
-    shapes = {"mlp": (784,), "cnn": (28, 28, 1)}
+    shapes = {"mlp": (784,), "cnn": (28, 28, 1), "lstm": (20, 8)}
     rng = np.random.default_rng(0)
     rows = []
     for name, path in models.items():
